@@ -1,0 +1,160 @@
+"""Resolve Azure ML secret-injection references inside an online-deployment container.
+
+Three lines in ``score.py``::
+
+    import secretinj_runtime as sir
+
+    def init():
+        sir.resolve_environment()          # every ${{...}} variable, or raise with a report
+        key = sir.get_secret("AOAI_API_KEY")
+
+Values the platform injected are read as they are (no network, no heavy import). A variable
+that still holds a reference is fetched with the deployment's managed identity: workspace
+connection ListSecrets (ARM) or Key Vault.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from ._constants import EnvironmentVariables
+from .clouds import Cloud, get_cloud
+from .errors import (
+    AccessDeniedError,
+    ConfigurationError,
+    IdentityUnavailableError,
+    MissingSecretError,
+    NotFoundError,
+    ReferenceSyntaxError,
+    SecretInjectionError,
+    SecretResolutionError,
+    ServiceError,
+    ThrottledError,
+    TimedOutError,
+    UntrustedEndpointError,
+)
+from .references import ConnectionReference, KeyVaultReference, is_reference, parse_reference
+from .report import ResolutionReport, Source, Status, VariableStatus
+from .resolver import _RAISE, SecretResolver, _resolve_environment
+from .workspace import Workspace
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, MutableMapping
+    from typing import Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AccessDeniedError",
+    "Cloud",
+    "ConfigurationError",
+    "ConnectionReference",
+    "IdentityUnavailableError",
+    "KeyVaultReference",
+    "MissingSecretError",
+    "NotFoundError",
+    "ReferenceSyntaxError",
+    "ResolutionReport",
+    "SecretInjectionError",
+    "SecretResolutionError",
+    "SecretResolver",
+    "ServiceError",
+    "Source",
+    "Status",
+    "ThrottledError",
+    "TimedOutError",
+    "UntrustedEndpointError",
+    "VariableStatus",
+    "Workspace",
+    "__version__",
+    "default_resolver",
+    "get_cloud",
+    "get_secret",
+    "is_reference",
+    "mask_secrets",
+    "parse_reference",
+    "resolve_environment",
+    "resolve_reference",
+]
+
+_default_lock = threading.Lock()
+_default: SecretResolver | None = None
+_default_config: tuple[str | None, ...] = ()
+
+
+def default_resolver(environ: Mapping[str, str] | None = None) -> SecretResolver:
+    """Return the shared resolver the module-level functions use.
+
+    Built on first use from the environment, and built again if a configuration variable
+    (``SECRETINJ_*``, the workspace variables, the identity endpoint) changed since.
+    """
+    global _default, _default_config  # noqa: PLW0603 - the one lazily built default
+    env: Mapping[str, str] = os.environ if environ is None else environ
+    config = tuple(env.get(v) for v in EnvironmentVariables.CONFIG)
+    with _default_lock:
+        if _default is None or config != _default_config:
+            _default = SecretResolver(environ=env)
+            _default_config = config
+        return _default
+
+
+def _config_environ(environ: Mapping[str, str] | None) -> Mapping[str, str] | None:
+    """Read configuration from ``environ`` where it sets it, else from ``os.environ``."""
+    if environ is None or environ is os.environ:
+        return None
+    from collections import ChainMap
+
+    return ChainMap(dict(environ), dict(os.environ))
+
+
+def resolve_environment(
+    names: Iterable[str] | None = None,
+    *,
+    environ: MutableMapping[str, str] | None = None,
+    write_back: bool = True,
+    required: bool = True,
+    resolver: SecretResolver | None = None,
+) -> ResolutionReport:
+    """Resolve every variable that holds a reference (or ``names``); return the report.
+
+    Injected values are reported ``PRESENT`` without any network call or heavy import.
+    References are fetched concurrently, once per connection and per Key Vault secret, and
+    (with ``write_back``) replace the reference in ``environ`` (default ``os.environ``). With
+    ``required``, any failure raises `SecretResolutionError` naming every failed variable.
+    """
+    env: MutableMapping[str, str] = os.environ if environ is None else environ
+    if resolver is None and _default is not None:
+        resolver = default_resolver(_config_environ(environ))
+    return _resolve_environment(
+        resolver,
+        names,
+        env,
+        write_back=write_back,
+        required=required,
+        resolver_factory=lambda: default_resolver(_config_environ(environ)),
+    )
+
+
+def get_secret(name: str, default: Any = _RAISE, *, resolver: SecretResolver | None = None) -> str:
+    """Return the value of environment variable ``name``, resolving it if it is a reference.
+
+    Raises `MissingSecretError` (a ``KeyError``) when it is unset and no default is given.
+    """
+    value = os.environ.get(name)
+    if resolver is None and _default is None and value is not None and not is_reference(value):
+        return value  # fast path: an injected literal, no resolver needed
+    return (resolver or default_resolver()).get_secret(name, default)
+
+
+def resolve_reference(reference: str, *, resolver: SecretResolver | None = None) -> str:
+    """Return the value a single reference points at."""
+    return (resolver or default_resolver()).resolve(reference)
+
+
+def mask_secrets(values: Iterable[str]) -> None:
+    """Mask these values (e.g. ones injected by the platform) in every log record from now on."""
+    from .redaction import mask_secrets as _mask
+
+    _mask(values)

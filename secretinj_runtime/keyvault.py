@@ -1,0 +1,87 @@
+"""Key Vault: the secret GET client and the vault-host allow-list."""
+
+from __future__ import annotations
+
+from ._constants import KEYVAULT_API_VERSION, KEYVAULT_ROLE
+from .errors import AccessDeniedError, NotFoundError, ServiceError, UntrustedEndpointError
+from .references import VAULT_NAME
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .clouds import Cloud
+    from .references import KeyVaultReference
+    from .transport import Transport
+
+
+def check_vault_host(reference: KeyVaultReference, cloud: Cloud) -> None:
+    """Refuse a reference whose host is not a vault of ``cloud`` (before any request)."""
+    host = reference.host.lower()
+    suffix = cloud.keyvault_suffix
+    vault = host[: -len(suffix)] if host.endswith(suffix) else ""
+    if not vault or "." in vault or not VAULT_NAME.fullmatch(vault):
+        why = (
+            f"{vault!r} is not a vault name (3 to 24 letters, digits or '-')"
+            if vault and "." not in vault
+            else f"it is not a vault of {cloud.name} ('<vault>{suffix}')"
+        )
+        raise UntrustedEndpointError(
+            f"Key Vault host {reference.host!r} is refused: {why}; no token is sent to it",
+            reference=str(reference),
+        )
+
+
+class KeyVaultClient:
+    """GETs secrets, from the vault's own host or from ``endpoint`` (an override, the mock)."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        token: Callable[[], str],
+        endpoint: str | None = None,
+        api_version: str = KEYVAULT_API_VERSION,
+    ) -> None:
+        self.transport = transport
+        self.token = token
+        self.endpoint = endpoint
+        self.api_version = api_version
+
+    def url(self, reference: KeyVaultReference) -> str:
+        """Return the GET URL of the secret (the override routes by vault name)."""
+        path = f"/secrets/{reference.secret}" + (
+            f"/{reference.version}" if reference.version else ""
+        )
+        base = f"{self.endpoint}/{reference.vault_name}" if self.endpoint else reference.vault_url
+        return f"{base}{path}?api-version={self.api_version}"
+
+    def get_secret(self, reference: KeyVaultReference) -> str:
+        """Return the secret's value."""
+        what = f"secret {reference.secret!r}" + (
+            f" version {reference.version}" if reference.version else " (latest version)"
+        )
+        vault = reference.vault_name
+        try:
+            body = self.transport.request_json(
+                "GET", self.url(reference), token=self.token, service="Key Vault"
+            )
+        except AccessDeniedError as ex:
+            hint = (
+                "Key Vault rejected the managed identity's token (wrong tenant?)"
+                if ex.http_status == 401
+                else f"the managed identity may not read {what} of vault {vault!r}: grant it "
+                f"the '{KEYVAULT_ROLE}' role on the vault (RBAC permission model)"
+            )
+            raise AccessDeniedError(
+                f"{hint}. {ex.message}", http_status=ex.http_status, request_id=ex.request_id
+            ) from None
+        except NotFoundError as ex:
+            raise NotFoundError(
+                f"{what} was not found in vault {vault!r}: {ex.message}",
+                http_status=404,
+                request_id=ex.request_id,
+            ) from None
+        value = body.get("value")
+        if not isinstance(value, str):
+            raise ServiceError(f"Key Vault answered without a string 'value' for {what}")
+        return value

@@ -1,0 +1,320 @@
+"""HTTP transport: endpoint allow-list, a requests session, the tenacity retry policy.
+
+Everything that can go wrong on the wire ends here as a typed `SecretInjectionError`; no
+exception from ``requests`` leaves this module.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import time
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+from tenacity.stop import stop_base
+from tenacity.wait import wait_base
+
+from .errors import (
+    RETRYABLE_STATUS,
+    SecretInjectionError,
+    ServiceError,
+    TimedOutError,
+    UntrustedEndpointError,
+    error_for_status,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from tenacity import RetryCallState
+
+_logger = logging.getLogger(__name__)
+
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+
+
+def is_loopback(host: str) -> bool:
+    """Tell whether ``host`` is a loopback name or address (127.0.0.0/8, ::1, localhost)."""
+    host = host.strip("[]").lower()
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_endpoint(url: str, *, setting: str) -> str:
+    """Validate a base URL a token may be sent to; return it without a trailing slash.
+
+    https is required, except plain http to a loopback host (the local mock).
+    """
+    parts = urlsplit(url.strip())
+    host = parts.hostname or ""
+    if parts.username or parts.password or parts.query or parts.fragment or not host:
+        raise UntrustedEndpointError(
+            f"{setting} must be a plain base URL such as https://host[:port][/path], got {url!r}"
+        )
+    if parts.scheme == "https" or (parts.scheme == "http" and is_loopback(host)):
+        return url.strip().rstrip("/")
+    raise UntrustedEndpointError(
+        f"{setting} must use https (plain http only to a loopback host), got {url!r}"
+    )
+
+
+class RetryPolicy:
+    """When and how long to retry (DESIGN.md "Retries").
+
+    Retries 408, 429, 500, 502, 503, 504, connection errors and read timeouts, with full-jitter
+    exponential backoff or the server's ``Retry-After``, until ``max_attempts`` or until the
+    next attempt would start after ``deadline_s``.
+    """
+
+    __slots__ = (
+        "backoff_base_s",
+        "backoff_max_s",
+        "deadline_s",
+        "max_attempts",
+        "max_retry_after_s",
+    )
+
+    def __init__(
+        self,
+        *,
+        max_attempts: int = 6,
+        deadline_s: float = 30.0,
+        backoff_base_s: float = 0.5,
+        backoff_max_s: float = 8.0,
+        max_retry_after_s: float = 60.0,
+    ) -> None:
+        self.max_attempts = max_attempts
+        self.deadline_s = deadline_s
+        self.backoff_base_s = backoff_base_s
+        self.backoff_max_s = backoff_max_s
+        self.max_retry_after_s = max_retry_after_s
+
+    def __repr__(self) -> str:
+        return (
+            f"RetryPolicy(max_attempts={self.max_attempts}, deadline_s={self.deadline_s}, "
+            f"backoff_base_s={self.backoff_base_s}, backoff_max_s={self.backoff_max_s})"
+        )
+
+
+class wait_retry_after(wait_base):  # noqa: N801 - named like tenacity's strategies
+    """Wait what the server's ``Retry-After`` asked for, else fall back to another wait."""
+
+    def __init__(self, fallback: Callable[[RetryCallState], float], cap_s: float) -> None:
+        self.fallback = fallback
+        self.cap_s = cap_s
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        """Return the seconds to wait before the next attempt."""
+        outcome = retry_state.outcome
+        ex = outcome.exception() if outcome is not None else None
+        if isinstance(ex, SecretInjectionError) and ex.retry_after_s is not None:
+            return min(max(ex.retry_after_s, 0.0), self.cap_s)
+        return self.fallback(retry_state)
+
+
+class stop_at_deadline(stop_base):  # noqa: N801 - named like tenacity's strategies
+    """Stop when the next attempt would start after the deadline (on an injectable clock)."""
+
+    def __init__(self, deadline: float, clock: Callable[[], float]) -> None:
+        self.deadline = deadline
+        self.clock = clock
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        """Tell whether to give up."""
+        return self.clock() + retry_state.upcoming_sleep > self.deadline
+
+
+def _is_retryable(ex: BaseException) -> bool:
+    return isinstance(ex, SecretInjectionError) and ex.retryable
+
+
+class Transport:
+    """Sends JSON requests with a bearer token, retrying transient failures.
+
+    ``session``, ``sleep`` and ``clock`` are injectable so tests neither sleep nor touch the
+    network beyond loopback.
+    """
+
+    def __init__(
+        self,
+        *,
+        session: requests.Session | None = None,
+        policy: RetryPolicy | None = None,
+        connect_timeout_s: float = 5.0,
+        read_timeout_s: float = 15.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.session = session or _new_session()
+        self.policy = policy or RetryPolicy()
+        self.connect_timeout_s = connect_timeout_s
+        self.read_timeout_s = read_timeout_s
+        self.sleep = sleep
+        self.clock = clock
+
+    def request_json(
+        self,
+        method: str,
+        url: str,
+        *,
+        token: Callable[[], str],
+        service: str,
+    ) -> dict[str, Any]:
+        """Send a request with ``Authorization: Bearer <token()>``; return the JSON object.
+
+        Raises a typed `SecretInjectionError` (status from `error_for_status`) once the retry
+        policy gives up or for a failure not worth retrying.
+        """
+        policy = self.policy
+        deadline = self.clock() + policy.deadline_s
+        retrying = Retrying(
+            sleep=self.sleep,
+            stop=stop_after_attempt(policy.max_attempts) | stop_at_deadline(deadline, self.clock),
+            wait=wait_retry_after(
+                wait_random_exponential(multiplier=policy.backoff_base_s, max=policy.backoff_max_s),
+                cap_s=policy.max_retry_after_s,
+            ),
+            retry=retry_if_exception(_is_retryable),
+            before_sleep=_log_retry,
+            reraise=True,
+        )
+        result: dict[str, Any] = retrying(self._attempt, method, url, token, service, deadline)
+        return result
+
+    def _attempt(
+        self, method: str, url: str, token: Callable[[], str], service: str, deadline: float
+    ) -> dict[str, Any]:
+        read_timeout = max(0.05, min(self.read_timeout_s, deadline - self.clock()))
+        headers = {"Authorization": f"Bearer {token()}", "Accept": "application/json"}
+        started = self.clock()
+        try:
+            response = self.session.request(
+                method,
+                url,
+                headers=headers,
+                timeout=(self.connect_timeout_s, read_timeout),
+                allow_redirects=False,
+            )
+        except requests.Timeout as ex:
+            raise TimedOutError(
+                f"{service} did not answer within {read_timeout:.1f} s ({type(ex).__name__})",
+                retryable=True,
+            ) from None
+        except requests.ConnectionError as ex:
+            raise ServiceError(
+                f"could not connect to {service} at {_origin(url)} ({type(ex).__name__})",
+                retryable=True,
+            ) from None
+        except requests.RequestException as ex:
+            raise ServiceError(f"request to {service} failed ({type(ex).__name__})") from None
+        _logger.debug(
+            "%s %s -> %s in %.0f ms",
+            method,
+            _origin(url),
+            response.status_code,
+            (self.clock() - started) * 1000,
+        )
+        with response:
+            return _handle(response, service)
+
+
+def _handle(response: requests.Response, service: str) -> dict[str, Any]:
+    status = response.status_code
+    request_id = response.headers.get("x-ms-request-id") or response.headers.get(
+        "x-ms-correlation-request-id"
+    )
+    if 200 <= status < 300:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise ServiceError(
+                f"{service} answered {status} with a body that is not a JSON object "
+                f"({response.headers.get('Content-Type', 'no content type')})",
+                http_status=status,
+                request_id=request_id,
+            )
+        return body
+    code, detail = _error_detail(response)
+    cls = error_for_status(status)
+    if 300 <= status < 400:
+        detail = f"unexpected redirect (not followed){': ' + detail if detail else ''}"
+    message = f"{service} answered HTTP {status}" + (f" {code}" if code else "")
+    if detail:
+        message += f": {detail}"
+    raise cls(
+        message,
+        http_status=status,
+        request_id=request_id,
+        retry_after_s=_retry_after_s(response.headers.get("Retry-After")),
+        retryable=status in RETRYABLE_STATUS,
+    )
+
+
+def _error_detail(response: requests.Response) -> tuple[str | None, str]:
+    """Return (code, message) of an Azure error envelope, or a note about the body."""
+    try:
+        body = json.loads(response.content or b"null")
+    except ValueError:
+        ctype = response.headers.get("Content-Type", "no content type")
+        return None, f"non-JSON error body ({ctype.split(';')[0]})"
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return None, ""
+    code = error.get("code")
+    message = str(error.get("message") or "")
+    if len(message) > 400:
+        message = message[:397] + "..."
+    return (str(code) if code else None), message
+
+
+def _retry_after_s(value: str | None) -> float | None:
+    """Parse ``Retry-After``: delay seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def _log_retry(retry_state: RetryCallState) -> None:
+    outcome = retry_state.outcome
+    ex = outcome.exception() if outcome is not None else None
+    _logger.info(
+        "attempt %d failed (%s); retrying in %.2f s",
+        retry_state.attempt_number,
+        ex.message if isinstance(ex, SecretInjectionError) else type(ex).__name__,
+        retry_state.upcoming_sleep,
+    )
+
+
+def _new_session() -> requests.Session:
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=8, pool_maxsize=32, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
