@@ -20,6 +20,7 @@ import threading
 
 from ._constants import EnvironmentVariables
 from .clouds import Cloud, get_cloud
+from .environment import resolve_environment as _resolve_environment
 from .errors import (
     AccessDeniedError,
     ConfigurationError,
@@ -36,7 +37,7 @@ from .errors import (
 )
 from .references import ConnectionReference, KeyVaultReference, is_reference, parse_reference
 from .report import ResolutionReport, Source, Status, VariableStatus
-from .resolver import _RAISE, SecretResolver, _resolve_environment
+from .resolver import _RAISE, SecretResolver
 from .workspace import Workspace
 
 TYPE_CHECKING = False
@@ -116,6 +117,7 @@ def resolve_environment(
     write_back: bool = True,
     required: bool = True,
     resolver: SecretResolver | None = None,
+    wait_for_access_s: float | None = None,
 ) -> ResolutionReport:
     """Resolve every variable that holds a reference (or ``names``); return the report.
 
@@ -123,6 +125,8 @@ def resolve_environment(
     References are fetched concurrently, once per connection and per Key Vault secret, and
     (with ``write_back``) replace the reference in ``environ`` (default ``os.environ``). With
     ``required``, any failure raises `SecretResolutionError` naming every failed variable.
+    ``wait_for_access_s`` (default ``SECRETINJ_ACCESS_WAIT_S`` or 0) keeps retrying 403 and a
+    missing identity that long, for a role assignment that is still propagating.
     """
     env: MutableMapping[str, str] = os.environ if environ is None else environ
     if resolver is None and _default is not None:
@@ -133,6 +137,7 @@ def resolve_environment(
         env,
         write_back=write_back,
         required=required,
+        wait_for_access_s=wait_for_access_s,
         resolver_factory=lambda: default_resolver(_config_environ(environ)),
     )
 

@@ -1,30 +1,29 @@
-"""SecretResolver: scan, plan, single-flight fetch, cache, write-back, report.
+"""SecretResolver: the hall that connects grammar, cache, identity, clients and report.
 
-The injected fast path (every variable already holds a literal value) imports nothing beyond
-this module's light dependencies: no azure-identity, requests, tenacity or even logging.
-The fetching machinery is imported and built on the first reference that needs it.
+Building a resolver reads configuration and imports nothing heavy. The fetching machinery
+(azure-identity, requests, tenacity) is imported and built on the first fetch.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 
-from ._constants import DEFAULT_CACHE_TTL_S, LISTSECRETS_API_VERSION, EnvironmentVariables
-from ._singleflight import SingleFlight
-from .clouds import get_cloud
-from .errors import (
-    ConfigurationError,
-    MissingSecretError,
-    NotFoundError,
-    SecretInjectionError,
-    SecretResolutionError,
-    ServiceError,
+from ._constants import (
+    DEFAULT_CACHE_TTL_S,
+    DEFAULT_MAX_STALE_S,
+    DEFAULT_REVOCATION_GRACE_S,
+    LISTSECRETS_API_VERSION,
+    EnvironmentVariables,
 )
+from ._log import get_logger
+from ._singleflight import SingleFlight
+from .cache import SecretCache
+from .clouds import get_cloud
+from .environment import resolve_environment as _resolve_environment
+from .errors import ConfigurationError, MissingSecretError, NotFoundError, SecretInjectionError
 from .references import ConnectionReference, KeyVaultReference, is_reference, parse_reference
-from .report import ResolutionReport, Source, Status, VariableStatus
 from .workspace import UNKNOWN_WORKSPACE_HINT, Workspace, workspace_from_environ
 
 TYPE_CHECKING = False
@@ -41,9 +40,11 @@ if TYPE_CHECKING:
     from .keyvault import KeyVaultClient
     from .redaction import SecretRedactor
     from .references import Reference
+    from .report import ResolutionReport
     from .transport import RetryPolicy
 
     Payload = dict[str, Any] | str
+    Key = tuple[str, ...]
 
 
 class _Raise:
@@ -74,10 +75,18 @@ class SecretResolver:
         environ: where configuration is read from (default ``os.environ``).
         session: a ``requests.Session`` for every call.
         retry_policy: a `RetryPolicy` (attempts, deadline, backoff).
-        clock: monotonic clock for the cache TTL and retry deadlines.
-        sleep: what retries sleep with (tests pass a fake).
+        clock: monotonic clock for the cache, retry deadlines and access waits.
+        sleep: what retries and waits sleep with (tests pass a fake).
         max_workers: most groups fetched at once.
         read_timeout_s: longest wait for one answer (capped by the retry deadline).
+        wait_for_access_s: how long `resolve_environment` keeps retrying 403 and a missing
+            identity (role propagation); default ``SECRETINJ_ACCESS_WAIT_S`` or 0.
+        max_stale_s: how long after its fetch a value is still served when a refresh fails
+            transiently (default 86400).
+        revocation_grace_s: how long a value is still served while refreshes answer 403/404,
+            before it counts as revoked (default 300).
+        refresh_interval_s: refresh every cached value in the background this often (with
+            jitter); default off.
         redact: mask every fetched secret and token in all log records.
     """
 
@@ -98,20 +107,19 @@ class SecretResolver:
         sleep: Callable[[float], None] = time.sleep,
         max_workers: int = 32,
         read_timeout_s: float = 15.0,
+        wait_for_access_s: float | None = None,
+        max_stale_s: float | None = None,
+        revocation_grace_s: float | None = None,
+        refresh_interval_s: float | None = None,
         redact: bool = True,
         api_version: str = LISTSECRETS_API_VERSION,
     ) -> None:
         env: Mapping[str, str] = os.environ if environ is None else environ
-        self._credential = credential
-        self._session = session
-        self._retry_policy = retry_policy
-        self._clock = clock
-        self._sleep = sleep
-        self._max_workers = max(1, max_workers)
-        self._read_timeout_s = read_timeout_s
-        self._redact = redact
-        self._api_version = api_version
-        self._environ = env
+        var = EnvironmentVariables
+        self._credential, self._session, self._retry_policy = credential, session, retry_policy
+        self._clock, self._sleep = clock, sleep
+        self._max_workers, self._read_timeout_s = max(1, max_workers), read_timeout_s
+        self._redact, self._api_version, self._environ = redact, api_version, env
         self.client_id = client_id
         self._config_error: SecretInjectionError | None = None
         self._workspace_error: SecretInjectionError | None = None
@@ -119,8 +127,16 @@ class SecretResolver:
         self.arm_endpoint = self.cloud.arm_endpoint
         self.keyvault_endpoint: str | None = None
         self.cache_ttl_s = DEFAULT_CACHE_TTL_S
+        self.wait_for_access_s = 0.0
+        self.refresh_interval_s = 0.0
+        max_stale, grace = DEFAULT_MAX_STALE_S, DEFAULT_REVOCATION_GRACE_S
         try:
-            self._configure_endpoints(env, cloud, arm_endpoint, keyvault_endpoint, cache_ttl_s)
+            self._configure_endpoints(env, cloud, arm_endpoint, keyvault_endpoint)
+            self.cache_ttl_s = _seconds(cache_ttl_s, env, var.CACHE_TTL_S, DEFAULT_CACHE_TTL_S)
+            self.wait_for_access_s = _seconds(wait_for_access_s, env, var.ACCESS_WAIT_S, 0.0)
+            self.refresh_interval_s = _seconds(refresh_interval_s, env, var.REFRESH_INTERVAL_S, 0)
+            max_stale = _seconds(max_stale_s, env, var.MAX_STALE_S, max_stale)
+            grace = _seconds(revocation_grace_s, env, var.REVOCATION_GRACE_S, grace)
         except SecretInjectionError as ex:
             self._config_error = ex
         self.workspace: Workspace | None = None
@@ -134,13 +150,19 @@ class SecretResolver:
             self.client_id = client_id_from_environ(env)
 
         self._lock = threading.Lock()
-        self._cache: dict[tuple[str, ...], tuple[Payload, float]] = {}
+        self._cache = SecretCache(
+            ttl_s=self.cache_ttl_s, max_stale_s=max_stale, revocation_grace_s=grace, clock=clock
+        )
         self._flights = SingleFlight()
-        self._written: dict[str, tuple[Reference, str]] = {}
+        self._written: dict[str, tuple[Reference, str, MutableMapping[str, str]]] = {}
+        self._watchers: dict[str, list[Callable[[str], None]]] = {}
+        self._watched_refs: dict[str, Reference] = {}
         self._tokens: TokenCache | None = None
         self._connections: ConnectionsClient | None = None
         self._keyvault: KeyVaultClient | None = None
         self._redactor: SecretRedactor | None = None
+        self._refresher: threading.Thread | None = None
+        self._closed = threading.Event()
         self.fetch_count = 0
         """How many ListSecrets / Key Vault calls this resolver started (not counting retries)."""
 
@@ -150,12 +172,10 @@ class SecretResolver:
         cloud: str | Cloud | None,
         arm_endpoint: str | None,
         keyvault_endpoint: str | None,
-        cache_ttl_s: float | None,
     ) -> None:
         var = EnvironmentVariables
         self.cloud = get_cloud(cloud or env.get(var.CLOUD))
         self.arm_endpoint = self.cloud.arm_endpoint
-        self.cache_ttl_s = _ttl(cache_ttl_s, env.get(var.CACHE_TTL_S))
         arm = arm_endpoint or env.get(var.ARM_ENDPOINT)
         kv = keyvault_endpoint or env.get(var.KEYVAULT_ENDPOINT)
         if arm or kv:
@@ -171,7 +191,7 @@ class SecretResolver:
     def resolve(self, reference: str | Reference) -> str:
         """Return the value a reference points at, fetching it unless the cache is fresh."""
         ref = parse_reference(reference) if isinstance(reference, str) else reference
-        return _extract(ref, self._payload(ref))
+        return self._extract(ref, self._payload(ref))
 
     def resolve_environment(
         self,
@@ -180,6 +200,7 @@ class SecretResolver:
         environ: MutableMapping[str, str] | None = None,
         write_back: bool = True,
         required: bool = True,
+        wait_for_access_s: float | None = None,
     ) -> ResolutionReport:
         """Resolve environment variables that hold references; report on each.
 
@@ -189,9 +210,18 @@ class SecretResolver:
             environ: the mapping to read and write back to (default ``os.environ``).
             write_back: replace each resolved reference by its value in ``environ``.
             required: raise `SecretResolutionError` (report attached) if any variable failed.
+            wait_for_access_s: keep retrying 403 and a missing identity this long (role
+                propagation), one log line per attempt; default: the resolver's setting.
         """
         env: MutableMapping[str, str] = os.environ if environ is None else environ
-        return _resolve_environment(self, names, env, write_back=write_back, required=required)
+        return _resolve_environment(
+            self,
+            names,
+            env,
+            write_back=write_back,
+            required=required,
+            wait_for_access_s=wait_for_access_s,
+        )
 
     def get_secret(
         self,
@@ -216,18 +246,47 @@ class SecretResolver:
         if ref is None:
             return value
         try:
-            resolved = self.resolve(ref)
+            return self.resolve(ref)
         except SecretInjectionError as ex:
             raise ex.for_variable(name, str(ref)) from None
-        if name in self._written and resolved != value:
-            env[name] = resolved
-            self._written[name] = (ref, resolved)
-        return resolved
 
     def refresh(self) -> None:
-        """Forget every cached value: the next use of each reference fetches it again."""
+        """Make every cached value stale: the next use of each reference fetches it again.
+
+        The old values stay as a fallback should the new fetch fail transiently, and a value
+        that changed fires the `on_change` callbacks of its variables.
+        """
+        self._cache.mark_stale()
+
+    def on_change(self, name: str, callback: Callable[[str], None]) -> None:
+        """Call ``callback(name)`` whenever a refresh yields a new value for variable ``name``.
+
+        The variable must hold a reference, or have been resolved and written back by this
+        resolver. The callback gets the name only; read the value with `get_secret`.
+        """
+        if name not in self._written:
+            value = os.environ.get(name)
+            ref = self._reference_of(name, value) if value is not None else None
+            if ref is None:
+                raise MissingSecretError(
+                    f"{name} holds no reference this resolver knows of: nothing to watch",
+                    variable=name,
+                )
+            self._watched_refs[name] = ref
         with self._lock:
-            self._cache.clear()
+            self._watchers.setdefault(name, []).append(callback)
+
+    def close(self) -> None:
+        """Stop the background refresh, if any."""
+        self._closed.set()
+        if self._refresher is not None:
+            self._refresher.join(timeout=5)
+
+    def __enter__(self) -> SecretResolver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def __repr__(self) -> str:
         workspace = self.workspace.resource_id if self.workspace else None
@@ -237,7 +296,10 @@ class SecretResolver:
             f"cache_ttl_s={self.cache_ttl_s}, cached={len(self._cache)})"
         )
 
-    # -- internals ----------------------------------------------------------------------
+    # -- used by environment.py -----------------------------------------------------------
+
+    def _written_names(self) -> frozenset[str]:
+        return frozenset(self._written)
 
     def _reference_of(self, name: str, value: str) -> Reference | None:
         """Return the reference behind ``value`` (None for a literal); raise if malformed."""
@@ -251,6 +313,32 @@ class SecretResolver:
         except SecretInjectionError as ex:
             raise ex.for_variable(name) from None
 
+    def _remember(
+        self, name: str, ref: Reference, value: str, env: MutableMapping[str, str]
+    ) -> None:
+        """Record that ``name`` in ``env`` holds the value of ``ref`` (written back)."""
+        with self._lock:
+            self._written[name] = (ref, value, env)
+
+    @staticmethod
+    def _extract(ref: Reference, payload: Payload) -> str:
+        if isinstance(ref, KeyVaultReference):
+            assert isinstance(payload, str)
+            return payload
+        from .connections import extract
+
+        assert isinstance(payload, dict)
+        return extract(ref, payload)
+
+    def _payload(self, ref: Reference) -> Payload:
+        self._check(ref)
+        hit = self._cache.fresh(ref.group_key)
+        if hit is not None:
+            return hit
+        return self._flights.do(ref.group_key, lambda: self._fetch(ref))  # type: ignore[return-value]
+
+    # -- internals ----------------------------------------------------------------------
+
     def _check(self, ref: Reference) -> None:
         """Refuse, before any network call, what cannot or must not be fetched."""
         if self._config_error is not None:
@@ -263,43 +351,90 @@ class SecretResolver:
 
             check_vault_host(ref, self.cloud)
 
-    def _fresh(self, key: tuple[str, ...]) -> Payload | None:
-        hit = self._cache.get(key)
-        if hit is not None and self._clock() - hit[1] < self.cache_ttl_s:
-            return hit[0]
-        return None
-
-    def _payload(self, ref: Reference) -> Payload:
-        self._check(ref)
+    def _fetch(self, ref: Reference) -> Payload:
         key = ref.group_key
-        hit = self._fresh(key)
-        if hit is not None:
-            return hit
-        return self._flights.do(key, lambda: self._fetch(ref, key))  # type: ignore[return-value]
-
-    def _fetch(self, ref: Reference, key: tuple[str, ...]) -> Payload:
-        hit = self._fresh(key)  # a flight that just landed may have filled the cache
+        hit = self._cache.fresh(key)  # a flight that just landed may have filled the cache
         if hit is not None:
             return hit
         self._ensure_clients()
         with self._lock:
             self.fetch_count += 1
-        payload: Payload
+        try:
+            payload = self._fetch_uncached(ref)
+        except SecretInjectionError as ex:
+            return self._cache.stale_or_raise(key, ex)
+        previous = self._cache.store(ref, payload)
+        if previous is not None and previous != payload:
+            self._changed(key, previous, payload)
+        self._start_refresher()
+        return payload
+
+    def _fetch_uncached(self, ref: Reference) -> Payload:
         if isinstance(ref, ConnectionReference):
             from .connections import secret_values
 
             assert self._connections is not None
-            payload = self._connections.list_secrets(ref.connection)
+            body = self._connections.list_secrets(ref.connection)
             self._mask(
-                [*secret_values(payload), _extract(ConnectionReference(ref.connection), payload)]
+                [*secret_values(body), self._extract(ConnectionReference(ref.connection), body)]
             )
-        else:
-            assert self._keyvault is not None
-            payload = self._keyvault.get_secret(ref)
-            self._mask([payload])
+            return body
+        assert self._keyvault is not None
+        value = self._keyvault.get_secret(ref)
+        self._mask([value])
+        return value
+
+    def _changed(self, key: Key, old: Payload, new: Payload) -> None:
+        """Update written-back variables and fire callbacks after a refresh changed a payload."""
+        log = get_logger(__name__)
         with self._lock:
-            self._cache[key] = (payload, self._clock())
-        return payload
+            written = list(self._written.items())
+            watched = {**self._watched_refs, **{n: w[0] for n, w in written}}
+        changed: list[str] = []
+        for name, ref in watched.items():
+            if ref.group_key != key:
+                continue
+            try:
+                before, after = self._extract(ref, old), self._extract(ref, new)
+            except NotFoundError as ex:
+                log.warning("%s (%s): after a refresh: %s", name, ref, ex.message)
+                continue
+            if before == after:
+                continue
+            changed.append(name)
+            entry = self._written.get(name)
+            if entry is not None and entry[1] == before:
+                entry[2][name] = after
+                self._remember(name, ref, after, entry[2])
+        for name in changed:
+            log.info("%s: a refresh brought a new value", name)
+            for callback in list(self._watchers.get(name, ())):
+                try:
+                    callback(name)
+                except Exception:
+                    log.exception("on_change callback for %s failed", name)
+
+    def _start_refresher(self) -> None:
+        if self.refresh_interval_s <= 0:
+            return
+        with self._lock:
+            if self._refresher is None:
+                self._refresher = threading.Thread(
+                    target=self._refresh_loop, name="secretinj-refresh", daemon=True
+                )
+                self._refresher.start()
+
+    def _refresh_loop(self) -> None:
+        import random
+
+        log = get_logger(__name__)
+        while not self._closed.wait(self.refresh_interval_s * random.uniform(0.8, 1.2)):  # noqa: S311
+            self._cache.mark_stale()
+            for ref in self._cache.references():
+                try:
+                    self._payload(ref)
+                except SecretInjectionError as ex:
+                    log.warning("background refresh of %s failed: %s", ref, ex.message)
 
     def _mask(self, values: list[str]) -> None:
         if self._redactor is not None:
@@ -359,176 +494,17 @@ def _workspace(workspace: Workspace | str | None, env: Mapping[str, str]) -> Wor
     return found
 
 
-def _ttl(explicit: float | None, from_env: str | None) -> float:
+def _seconds(explicit: float | None, env: Mapping[str, str], var: str, default: float) -> float:
+    """Return explicit seconds, else the variable ``var``, else ``default``."""
     if explicit is not None:
         return float(explicit)
-    if not from_env:
-        return DEFAULT_CACHE_TTL_S
+    text = env.get(var, "").strip()
+    if not text:
+        return default
     try:
-        ttl = float(from_env)
+        value = float(text)
     except ValueError:
-        ttl = -1.0
-    if ttl < 0:
-        raise ConfigurationError(
-            f"{EnvironmentVariables.CACHE_TTL_S} must be a number of seconds >= 0, got {from_env!r}"
-        )
-    return ttl
-
-
-def _extract(ref: Reference, payload: Payload) -> str:
-    if isinstance(ref, KeyVaultReference):
-        assert isinstance(payload, str)
-        return payload
-    from .connections import extract
-
-    assert isinstance(payload, dict)
-    return extract(ref, payload)
-
-
-# -- resolve_environment ------------------------------------------------------------------
-
-
-def _resolve_environment(
-    resolver: SecretResolver | None,
-    names: Iterable[str] | None,
-    env: MutableMapping[str, str],
-    *,
-    write_back: bool,
-    required: bool,
-    resolver_factory: Callable[[], SecretResolver] | None = None,
-) -> ResolutionReport:
-    """Scan, plan, fetch each group once (concurrently), write back, report.
-
-    ``resolver`` may be None while every variable is a literal: the fast path then builds
-    no resolver (``resolver_factory`` makes one when a reference turns up).
-    """
-    started = time.perf_counter()
-    written = resolver._written if resolver is not None else {}
-    if names is None:
-        names = [k for k, v in env.items() if is_reference(v) or k in written]
-    statuses: dict[str, VariableStatus] = {}
-    pending: list[tuple[str, Reference]] = []
-    for name in names:
-        value = env.get(name)
-        if value is None:
-            statuses[name] = VariableStatus(name, Status.MISSING, error="not set")
-            continue
-        try:
-            ref = resolver._reference_of(name, value) if resolver else _parse_or_none(name, value)
-        except SecretInjectionError as ex:
-            statuses[name] = _failed(name, _shorten(value.strip()), ex, 0.0)
-            continue
-        if ref is None:
-            statuses[name] = VariableStatus(name, Status.PRESENT, Source.INJECTED)
-        else:
-            statuses[name] = VariableStatus(name, Status.SERVICE_ERROR, reference=str(ref))
-            pending.append((name, ref))
-    if pending:
-        if resolver is None:
-            assert resolver_factory is not None
-            resolver = resolver_factory()
-        _fetch_pending(resolver, pending, statuses, env, write_back)
-    report = ResolutionReport(statuses.values(), elapsed_ms=(time.perf_counter() - started) * 1000)
-    _log_report(report, fetched=bool(pending))
-    if required and not report.ok:
-        raise SecretResolutionError(report)
-    return report
-
-
-def _parse_or_none(name: str, value: str) -> Reference | None:
-    if not is_reference(value):
-        return None
-    try:
-        return parse_reference(value)
-    except SecretInjectionError as ex:
-        raise ex.for_variable(name) from None
-
-
-def _fetch_pending(
-    resolver: SecretResolver,
-    pending: list[tuple[str, Reference]],
-    statuses: dict[str, VariableStatus],
-    env: MutableMapping[str, str],
-    write_back: bool,
-) -> None:
-    groups: dict[tuple[str, ...], Reference] = {}
-    for _, ref in pending:
-        groups.setdefault(ref.group_key, ref)
-    outcomes: dict[tuple[str, ...], tuple[Payload | SecretInjectionError, float]] = {}
-
-    def fetch(key: tuple[str, ...]) -> None:
-        t0 = time.perf_counter()
-        result: Payload | SecretInjectionError
-        try:
-            result = resolver._payload(groups[key])
-        except SecretInjectionError as ex:
-            result = ex
-        except Exception as ex:  # a bug or a foreign failure: report it, never crash the scan
-            _logger().debug("unexpected failure fetching %s", groups[key], exc_info=True)
-            result = ServiceError(f"unexpected {type(ex).__name__} while fetching")
-        outcomes[key] = (result, (time.perf_counter() - t0) * 1000)
-
-    if len(groups) == 1:
-        fetch(next(iter(groups)))
-    else:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=min(resolver._max_workers, len(groups))) as pool:
-            list(pool.map(fetch, groups))
-    for name, ref in pending:
-        result, elapsed_ms = outcomes[ref.group_key]
-        source = Source.CONNECTION if isinstance(ref, ConnectionReference) else Source.KEYVAULT
-        if isinstance(result, SecretInjectionError):
-            statuses[name] = _failed(name, str(ref), result, elapsed_ms)
-            continue
-        try:
-            value = _extract(ref, result)
-            if write_back:
-                env[name] = value
-                resolver._written[name] = (ref, value)
-        except NotFoundError as ex:
-            statuses[name] = _failed(name, str(ref), ex, elapsed_ms)
-            continue
-        except ValueError:  # os.environ refuses values with NUL characters
-            statuses[name] = _failed(
-                name,
-                str(ref),
-                ServiceError("the value cannot be stored in the environment (NUL character)"),
-                elapsed_ms,
-            )
-            continue
-        statuses[name] = VariableStatus(name, Status.RESOLVED, source, str(ref), None, elapsed_ms)
-
-
-def _failed(
-    name: str, reference: str, ex: SecretInjectionError, elapsed_ms: float
-) -> VariableStatus:
-    return VariableStatus(name, ex.status, None, reference, _error_text(ex), elapsed_ms)
-
-
-def _error_text(ex: SecretInjectionError) -> str:
-    tail = f" [request id {ex.request_id}]" if ex.request_id else ""
-    return f"{ex.message}{tail}"
-
-
-def _shorten(text: str, limit: int = 200) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _logger() -> Any:
-    import logging
-
-    return logging.getLogger(__name__)
-
-
-def _log_report(report: ResolutionReport, *, fetched: bool) -> None:
-    # The fast path does not import logging just to say that everything was present; an
-    # application that already uses logging (azmlinfsrv does) still gets the summary line.
-    if not fetched and "logging" not in sys.modules:
-        return
-    logger = _logger()
-    logger.info("secret injection: %s", report.summary())
-    for status in report.failed:
-        logger.warning(
-            "%s (%s): %s: %s", status.name, status.reference, status.status, status.error
-        )
+        value = -1.0
+    if not value >= 0:
+        raise ConfigurationError(f"{var} must be a number of seconds >= 0, got {text!r}")
+    return value

@@ -45,7 +45,7 @@ def debug_log() -> Iterator[io.StringIO]:
 def test_nothing_secret_escapes(
     fake_azure: FakeAzure, real_resolver: Build, debug_log: io.StringIO
 ) -> None:
-    resolver = real_resolver()
+    resolver = real_resolver(revocation_grace_s=0)  # a 403 on refresh counts as revoked
     env = dict(TEN_VARIABLES)
     env["BAD_KEY"] = "${{azureml://connections/multi-conn/credentials/NOPE}}"
     with pytest.raises(sir.SecretResolutionError) as info:

@@ -1,0 +1,217 @@
+"""resolve_environment: scan, plan, fetch every group once (concurrently), write back, report.
+
+Kept apart from the resolver so that the injected fast path (every variable a literal) runs
+without building a resolver at all.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from ._log import get_logger
+from .errors import (
+    AccessDeniedError,
+    IdentityUnavailableError,
+    NotFoundError,
+    SecretInjectionError,
+    SecretResolutionError,
+    ServiceError,
+)
+from .references import ConnectionReference, is_reference, parse_reference
+from .report import ResolutionReport, Source, Status, VariableStatus
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, MutableMapping
+
+    from .references import Reference
+    from .resolver import Payload, SecretResolver
+
+    Key = tuple[str, ...]
+    Outcome = tuple[Payload | SecretInjectionError, float]
+
+
+def resolve_environment(
+    resolver: SecretResolver | None,
+    names: Iterable[str] | None,
+    env: MutableMapping[str, str],
+    *,
+    write_back: bool,
+    required: bool,
+    wait_for_access_s: float | None = None,
+    resolver_factory: Callable[[], SecretResolver] | None = None,
+) -> ResolutionReport:
+    """Resolve the variables ``names`` (default: every reference) of ``env``; report on each.
+
+    ``resolver`` may be None while every variable is a literal: the fast path then builds no
+    resolver (``resolver_factory`` makes one when a reference turns up).
+    """
+    started = time.perf_counter()
+    written = resolver._written_names() if resolver is not None else frozenset()
+    if names is None:
+        names = [k for k, v in env.items() if k in written or is_reference(v)]
+    statuses: dict[str, VariableStatus] = {}
+    pending: list[tuple[str, Reference]] = []
+    for name in names:
+        value = env.get(name)
+        if value is None:
+            statuses[name] = VariableStatus(name, Status.MISSING, error="not set")
+            continue
+        try:
+            ref = resolver._reference_of(name, value) if resolver else _parse(name, value)
+        except SecretInjectionError as ex:
+            statuses[name] = _failed(name, _shorten(value.strip()), ex, 0.0)
+            continue
+        if ref is None:
+            statuses[name] = VariableStatus(name, Status.PRESENT, Source.INJECTED)
+        else:
+            statuses[name] = VariableStatus(name, Status.SERVICE_ERROR, reference=str(ref))
+            pending.append((name, ref))
+    if pending:
+        if resolver is None:
+            assert resolver_factory is not None
+            resolver = resolver_factory()
+        wait_s = resolver.wait_for_access_s if wait_for_access_s is None else wait_for_access_s
+        _fetch_pending(resolver, pending, statuses, env, write_back, wait_s)
+    report = ResolutionReport(statuses.values(), elapsed_ms=(time.perf_counter() - started) * 1000)
+    _log_report(report, fetched=bool(pending))
+    if required and not report.ok:
+        raise SecretResolutionError(report)
+    return report
+
+
+def _parse(name: str, value: str) -> Reference | None:
+    if not is_reference(value):
+        return None
+    try:
+        return parse_reference(value)
+    except SecretInjectionError as ex:
+        raise ex.for_variable(name) from None
+
+
+def _fetch_pending(
+    resolver: SecretResolver,
+    pending: list[tuple[str, Reference]],
+    statuses: dict[str, VariableStatus],
+    env: MutableMapping[str, str],
+    write_back: bool,
+    wait_for_access_s: float,
+) -> None:
+    groups: dict[Key, Reference] = {}
+    for _, ref in pending:
+        groups.setdefault(ref.group_key, ref)
+    started = time.perf_counter()
+    outcomes = fetch_groups(resolver, groups)
+    if wait_for_access_s > 0:
+        _wait_for_access(resolver, groups, outcomes, wait_for_access_s, started)
+    for name, ref in pending:
+        result, elapsed_ms = outcomes[ref.group_key]
+        source = Source.CONNECTION if isinstance(ref, ConnectionReference) else Source.KEYVAULT
+        if isinstance(result, SecretInjectionError):
+            statuses[name] = _failed(name, str(ref), result, elapsed_ms)
+            continue
+        try:
+            value = resolver._extract(ref, result)
+            if write_back:
+                env[name] = value
+                resolver._remember(name, ref, value, env)
+        except NotFoundError as ex:
+            statuses[name] = _failed(name, str(ref), ex, elapsed_ms)
+            continue
+        except ValueError:  # os.environ refuses values with NUL characters
+            error = ServiceError("the value cannot be stored in the environment (NUL character)")
+            statuses[name] = _failed(name, str(ref), error, elapsed_ms)
+            continue
+        statuses[name] = VariableStatus(name, Status.RESOLVED, source, str(ref), None, elapsed_ms)
+
+
+def fetch_groups(resolver: SecretResolver, groups: dict[Key, Reference]) -> dict[Key, Outcome]:
+    """Fetch each group once, all at the same time; return (payload or error, ms) per group."""
+    outcomes: dict[Key, Outcome] = {}
+
+    def fetch(key: Key) -> None:
+        t0 = time.perf_counter()
+        result: Payload | SecretInjectionError
+        try:
+            result = resolver._payload(groups[key])
+        except SecretInjectionError as ex:
+            result = ex
+        except Exception as ex:  # a bug or a foreign failure: report it, never crash the scan
+            get_logger(__name__).debug("unexpected failure fetching %s", groups[key], exc_info=True)
+            result = ServiceError(f"unexpected {type(ex).__name__} while fetching")
+        outcomes[key] = (result, (time.perf_counter() - t0) * 1000)
+
+    if len(groups) == 1:
+        fetch(next(iter(groups)))
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(resolver._max_workers, len(groups))) as pool:
+            list(pool.map(fetch, groups))
+    return outcomes
+
+
+def _waiting_for_access(result: object) -> bool:
+    """Tell whether a failure may be a role or identity still propagating (403, no identity)."""
+    if isinstance(result, AccessDeniedError):
+        return result.http_status == 403
+    return isinstance(result, IdentityUnavailableError)
+
+
+def _wait_for_access(
+    resolver: SecretResolver,
+    groups: dict[Key, Reference],
+    outcomes: dict[Key, Outcome],
+    wait_s: float,
+    started: float,
+) -> None:
+    """Retry denied groups with backoff until they pass or ``wait_s`` has gone by."""
+    import random
+
+    log = get_logger(__name__)
+    clock, deadline, delay, attempt = resolver._clock, resolver._clock() + wait_s, 1.0, 1
+    while True:
+        denied = {k: groups[k] for k, (r, _) in outcomes.items() if _waiting_for_access(r)}
+        remaining = deadline - clock()
+        if not denied or remaining <= 0:
+            return
+        first = outcomes[next(iter(denied))][0]
+        pause = min(delay * random.uniform(0.5, 1.0), remaining)  # noqa: S311 - jitter
+        log.info(
+            "waiting for access: %d of %d fetches refused (%s), attempt %d; retrying in %.1f s, "
+            "%.0f s left",
+            len(denied),
+            len(groups),
+            getattr(first, "status", first),
+            attempt,
+            pause,
+            remaining,
+        )
+        resolver._sleep(pause)
+        retried = fetch_groups(resolver, denied)
+        total_ms = (time.perf_counter() - started) * 1000
+        outcomes.update({k: (r, total_ms) for k, (r, _) in retried.items()})
+        delay, attempt = min(delay * 2, 30.0), attempt + 1
+
+
+def _failed(
+    name: str, reference: str, ex: SecretInjectionError, elapsed_ms: float
+) -> VariableStatus:
+    tail = f" [request id {ex.request_id}]" if ex.request_id else ""
+    return VariableStatus(name, ex.status, None, reference, f"{ex.message}{tail}", elapsed_ms)
+
+
+def _shorten(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _log_report(report: ResolutionReport, *, fetched: bool) -> None:
+    # The fast path does not import logging just to say that everything was present; an
+    # application that already uses logging (azmlinfsrv does) still gets the summary line.
+    if not fetched and "logging" not in sys.modules:
+        return
+    log = get_logger("secretinj_runtime")
+    log.info("secret injection: %s", report.summary())
+    for status in report.failed:
+        log.warning("%s (%s): %s: %s", status.name, status.reference, status.status, status.error)
