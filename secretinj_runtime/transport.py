@@ -9,12 +9,13 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import random
 import time
 from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+from tenacity import Retrying, retry_if_exception, wait_random_exponential
 from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 
@@ -22,6 +23,7 @@ from .errors import (
     RETRYABLE_STATUS,
     SecretInjectionError,
     ServiceError,
+    ThrottledError,
     TimedOutError,
     UntrustedEndpointError,
     error_for_status,
@@ -72,8 +74,11 @@ class RetryPolicy:
     """When and how long to retry (DESIGN.md "Retries").
 
     Retries 408, 429, 500, 502, 503, 504, connection errors and read timeouts, with full-jitter
-    exponential backoff or the server's ``Retry-After``, until ``max_attempts`` or until the
-    next attempt would start after ``deadline_s``.
+    exponential backoff or the server's ``Retry-After`` (plus up to ``retry_after_jitter`` of
+    it, so that replicas throttled together do not come back together), until
+    ``max_attempts`` failures or until the next attempt would start after ``deadline_s``.
+    Throttled attempts (429) do not count toward ``max_attempts``: under a shared ARM budget
+    only the deadline bounds them.
     """
 
     __slots__ = (
@@ -82,6 +87,7 @@ class RetryPolicy:
         "deadline_s",
         "max_attempts",
         "max_retry_after_s",
+        "retry_after_jitter",
     )
 
     def __init__(
@@ -92,12 +98,14 @@ class RetryPolicy:
         backoff_base_s: float = 0.5,
         backoff_max_s: float = 8.0,
         max_retry_after_s: float = 60.0,
+        retry_after_jitter: float = 0.5,
     ) -> None:
         self.max_attempts = max_attempts
         self.deadline_s = deadline_s
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
         self.max_retry_after_s = max_retry_after_s
+        self.retry_after_jitter = retry_after_jitter
 
     def __repr__(self) -> str:
         return (
@@ -109,17 +117,37 @@ class RetryPolicy:
 class wait_retry_after(wait_base):  # noqa: N801 - named like tenacity's strategies
     """Wait what the server's ``Retry-After`` asked for, else fall back to another wait."""
 
-    def __init__(self, fallback: Callable[[RetryCallState], float], cap_s: float) -> None:
+    def __init__(
+        self, fallback: Callable[[RetryCallState], float], cap_s: float, jitter: float = 0.0
+    ) -> None:
         self.fallback = fallback
         self.cap_s = cap_s
+        self.jitter = jitter
 
     def __call__(self, retry_state: RetryCallState) -> float:
         """Return the seconds to wait before the next attempt."""
         outcome = retry_state.outcome
         ex = outcome.exception() if outcome is not None else None
         if isinstance(ex, SecretInjectionError) and ex.retry_after_s is not None:
-            return min(max(ex.retry_after_s, 0.0), self.cap_s)
+            asked = min(max(ex.retry_after_s, 0.0), self.cap_s)
+            return asked + random.uniform(0.0, asked * self.jitter)  # noqa: S311 - jitter
         return self.fallback(retry_state)
+
+
+class stop_after_failures(stop_base):  # noqa: N801 - named like tenacity's strategies
+    """Stop after ``max_failures`` failed attempts, not counting throttled (429) ones."""
+
+    def __init__(self, max_failures: int) -> None:
+        self.max_failures = max_failures
+        self.failures = 0
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        """Tell whether to give up."""
+        outcome = retry_state.outcome
+        ex = outcome.exception() if outcome is not None else None
+        if not isinstance(ex, ThrottledError):
+            self.failures += 1
+        return self.failures >= self.max_failures
 
 
 class stop_at_deadline(stop_base):  # noqa: N801 - named like tenacity's strategies
@@ -179,10 +207,11 @@ class Transport:
         deadline = self.clock() + policy.deadline_s
         retrying = Retrying(
             sleep=self.sleep,
-            stop=stop_after_attempt(policy.max_attempts) | stop_at_deadline(deadline, self.clock),
+            stop=stop_after_failures(policy.max_attempts) | stop_at_deadline(deadline, self.clock),
             wait=wait_retry_after(
                 wait_random_exponential(multiplier=policy.backoff_base_s, max=policy.backoff_max_s),
                 cap_s=policy.max_retry_after_s,
+                jitter=policy.retry_after_jitter,
             ),
             retry=retry_if_exception(_is_retryable),
             before_sleep=_log_retry,

@@ -46,7 +46,30 @@ def test_retry_after_is_honoured() -> None:
     )
     clock = FakeClock()
     assert run(adapter, clock).status is Status.RESOLVED
+    assert len(clock.sleeps) == 1
+    assert 7.0 <= clock.sleeps[0] <= 7.0 * 1.5, "Retry-After plus up to half of it as jitter"
+
+
+def test_retry_after_without_jitter_is_exact() -> None:
+    adapter = FakeAdapter().add("POST", "listsecrets", arm_error(429, **{"Retry-After": "7"}), OK)
+    clock = FakeClock()
+    assert (
+        run(adapter, clock, retry_policy=RetryPolicy(retry_after_jitter=0)).status
+        is Status.RESOLVED
+    )
     assert clock.sleeps == [7.0]
+
+
+def test_throttling_does_not_use_up_the_attempts() -> None:
+    throttled = arm_error(429, **{"Retry-After": "1"})
+    adapter = FakeAdapter().add("POST", "listsecrets", *[throttled] * 12, OK)
+    clock = FakeClock()
+    policy = RetryPolicy(max_attempts=3, deadline_s=60)
+    assert run(adapter, clock, retry_policy=policy).status is Status.RESOLVED
+    assert adapter.count() == 13
+    failing = FakeAdapter().add("POST", "listsecrets", arm_error(503))
+    assert run(failing, FakeClock(), retry_policy=policy).status is Status.SERVICE_ERROR
+    assert failing.count() == 3
 
 
 def test_429_without_retry_after_backs_off_with_full_jitter() -> None:
@@ -72,7 +95,8 @@ def test_throttled_past_the_deadline_ends_throttled_without_waiting_for_nothing(
 def test_deadline_bounds_total_retry_time() -> None:
     adapter = FakeAdapter().add("POST", "listsecrets", arm_error(503, **{"Retry-After": "4"}))
     clock = FakeClock()
-    result = run(adapter, clock, retry_policy=RetryPolicy(max_attempts=100, deadline_s=10))
+    policy = RetryPolicy(max_attempts=100, deadline_s=10, retry_after_jitter=0)
+    result = run(adapter, clock, retry_policy=policy)
     assert result.status is Status.SERVICE_ERROR
     assert sum(clock.sleeps) <= 10
     assert adapter.count() == 3  # t=0, 4, 8; the next would start at 12 > 10
