@@ -18,7 +18,7 @@ from .errors import (
     SecretResolutionError,
     ServiceError,
 )
-from .references import ConnectionReference, is_reference, parse_reference
+from .references import ConnectionReference, is_reference, variable_reference
 from .report import ResolutionReport, Source, Status, VariableStatus
 
 TYPE_CHECKING = False
@@ -59,7 +59,9 @@ def resolve_environment(
             statuses[name] = VariableStatus(name, Status.MISSING, error="not set")
             continue
         try:
-            ref = resolver._reference_of(name, value) if resolver else _parse(name, value)
+            ref = (
+                resolver._reference_of(name, value) if resolver else variable_reference(name, value)
+            )
         except SecretInjectionError as ex:
             statuses[name] = _failed(name, _shorten(value.strip()), ex, 0.0)
             continue
@@ -79,15 +81,6 @@ def resolve_environment(
     if required and not report.ok:
         raise SecretResolutionError(report)
     return report
-
-
-def _parse(name: str, value: str) -> Reference | None:
-    if not is_reference(value):
-        return None
-    try:
-        return parse_reference(value)
-    except SecretInjectionError as ex:
-        raise ex.for_variable(name) from None
 
 
 def _fetch_pending(

@@ -157,6 +157,16 @@ def parse_reference(text: str) -> ConnectionReference | KeyVaultReference:
     )
 
 
+def variable_reference(name: str, value: str) -> ConnectionReference | KeyVaultReference | None:
+    """Return the reference variable ``name`` holds (None for a literal); raise if malformed."""
+    if not is_reference(value):
+        return None
+    try:
+        return parse_reference(value)
+    except ReferenceSyntaxError as ex:
+        raise ex.for_variable(name) from None
+
+
 def _parse_connection(path: str, text: str) -> ConnectionReference:
     parts = path.split("/")
     name = parts[0]

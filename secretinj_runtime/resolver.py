@@ -23,7 +23,12 @@ from .cache import SecretCache
 from .clouds import get_cloud
 from .environment import resolve_environment as _resolve_environment
 from .errors import ConfigurationError, MissingSecretError, NotFoundError, SecretInjectionError
-from .references import ConnectionReference, KeyVaultReference, is_reference, parse_reference
+from .references import (
+    ConnectionReference,
+    KeyVaultReference,
+    parse_reference,
+    variable_reference,
+)
 from .workspace import UNKNOWN_WORKSPACE_HINT, Workspace, workspace_from_environ
 
 TYPE_CHECKING = False
@@ -306,12 +311,7 @@ class SecretResolver:
         written = self._written.get(name)
         if written is not None and written[1] == value:
             return written[0]
-        if not is_reference(value):
-            return None
-        try:
-            return parse_reference(value)
-        except SecretInjectionError as ex:
-            raise ex.for_variable(name) from None
+        return variable_reference(name, value)
 
     def _remember(
         self, name: str, ref: Reference, value: str, env: MutableMapping[str, str]
