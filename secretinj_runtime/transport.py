@@ -291,6 +291,9 @@ def _handle(response: requests.Response, service: str) -> dict[str, Any]:
     )
 
 
+_MAX_DETAIL = 600
+
+
 def _error_detail(response: requests.Response) -> tuple[str | None, str]:
     """Return (code, message) of an Azure error envelope, or a note about the body."""
     try:
@@ -303,8 +306,8 @@ def _error_detail(response: requests.Response) -> tuple[str | None, str]:
         return None, ""
     code = error.get("code")
     message = str(error.get("message") or "")
-    if len(message) > 400:
-        message = message[:397] + "..."
+    if len(message) > _MAX_DETAIL:  # keep errors readable; cut at a word, not inside one
+        message = message[:_MAX_DETAIL].rsplit(" ", 1)[0] + " ..."
     return (str(code) if code else None), message
 
 

@@ -287,3 +287,13 @@ def test_check_endpoint() -> None:
     ):
         with pytest.raises(sir.UntrustedEndpointError):
             check_endpoint(bad, setting="X")
+
+
+def test_long_service_messages_are_cut_at_a_word() -> None:
+    long = "The client 'x' with object id 'y' does not have authorization " * 20
+    adapter = FakeAdapter().add("POST", "listsecrets", arm_error(403, "AuthorizationFailed", long))
+    error = run(adapter, FakeClock()).error or ""
+    assert error.endswith(" ...")
+    last_word = error.removesuffix(" ...").split()[-1]
+    assert last_word in long.split(), "cut between words"
+    assert len(error) < 1000
