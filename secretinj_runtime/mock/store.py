@@ -1,0 +1,296 @@
+"""The live, mutable state of a running mock (built from a :class:`StateSpec`)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from secretinj_runtime.mock.authtypes import StateError
+from secretinj_runtime.mock.clock import Clock, OffsetClock
+from secretinj_runtime.mock.defaults import DEFAULT_MSI_SECRET, substitute_url
+from secretinj_runtime.mock.faults import FaultQueue
+from secretinj_runtime.mock.model import ConnectionSpec, DownstreamSpec, StateSpec, ThrottleSpec
+from secretinj_runtime.mock.requestlog import RequestLog
+from secretinj_runtime.mock.state import (
+    credential_value,
+    load_state,
+    parse_workspace,
+    validate_connection,
+)
+from secretinj_runtime.mock.throttle import Throttle
+from secretinj_runtime.mock.tokens import TokenIssuer
+
+CONNECTION_TYPE = "Microsoft.MachineLearningServices/workspaces/connections"
+
+
+@dataclass
+class SecretVersion:
+    """One version of a Key Vault secret."""
+
+    version: str
+    value: str
+    created: int
+
+
+@dataclass
+class SecretRecord:
+    """A secret: its name as created and its versions, oldest first."""
+
+    name: str
+    versions: list[SecretVersion] = field(default_factory=list)
+
+
+@dataclass
+class VaultRecord:
+    """A vault: its name as created and its secrets keyed by lower-cased name."""
+
+    name: str
+    secrets: dict[str, SecretRecord] = field(default_factory=dict)
+
+
+@dataclass
+class AccessRule:
+    """Who holds the role on one scope (the workspace or a vault).
+
+    An explicit grant wins (once its propagation time has passed), then an explicit
+    revoke, then ``everyone``.
+    """
+
+    everyone: bool
+    grants: dict[str, float] = field(default_factory=dict)
+    revoked: set[str] = field(default_factory=set)
+
+    def allows(self, identity: str, now: float) -> bool:
+        """Return whether ``identity`` holds the role at time ``now``."""
+        if identity in self.grants:
+            return now >= self.grants[identity]
+        if identity in self.revoked:
+            return False
+        return self.everyone
+
+    def to_dict(self, now: float) -> dict[str, Any]:
+        """Return the rule as JSON-ready data."""
+        return {
+            "everyone": self.everyone,
+            "granted": sorted(i for i, t in self.grants.items() if now >= t),
+            "pending": {i: round(t - now, 3) for i, t in sorted(self.grants.items()) if now < t},
+            "revoked": sorted(self.revoked),
+        }
+
+
+def version_id(vault: str, name: str, index: int) -> str:
+    """Return the deterministic 32-hex version id of version ``index`` of a secret."""
+    digest = hashlib.sha256(f"{vault.lower()}/{name.lower()}/{index}".encode())
+    return digest.hexdigest()[:32]
+
+
+class MockState:
+    """Everything a running mock knows; reset() returns to the initial state."""
+
+    def __init__(
+        self,
+        spec: StateSpec | Mapping[str, Any] | str | None = None,
+        *,
+        msi_secret: str = DEFAULT_MSI_SECRET,
+        clock: Clock | None = None,
+        throttle: ThrottleSpec | Literal["state"] | None = "state",
+        latency_s: float = 0.0,
+        base_url: str | None = None,
+        token_lifetime_s: int = 3600,
+    ) -> None:
+        self.spec = load_state(spec)
+        self.msi_secret = msi_secret
+        self.base_url = base_url
+        self.clock = OffsetClock(clock)
+        self._throttle_spec = self.spec.throttle if throttle == "state" else throttle
+        self._latency_s = latency_s
+        self.tokens = TokenIssuer(self.clock, token_lifetime_s)
+        self.log = RequestLog()
+        self.faults = FaultQueue()
+        self.throttle = Throttle(self.clock, None)
+        self.subscription, self.resource_group, self.workspace_name = parse_workspace(
+            self.spec.workspace
+        )
+        self.connections: dict[str, ConnectionSpec] = {}
+        self.vaults: dict[str, VaultRecord] = {}
+        self.access: dict[str, AccessRule] = {}
+        self.downstream: DownstreamSpec | None = None
+        self.reset()
+
+    def now(self) -> float:
+        """Return the mock's current time (epoch seconds, injectable clock + offset)."""
+        return self.clock()
+
+    def reset(self) -> None:
+        """Return to the initial state (issued tokens stay valid)."""
+        self.clock.offset = 0.0
+        spec = self.spec
+        self.connections = {n.lower(): c for n, c in spec.connections.items()}
+        self.vaults = {}
+        for vault, secret_map in spec.vaults.items():
+            for name, values in secret_map.items():
+                for value in values:
+                    self.add_secret_version(vault, name, value)
+        ws = spec.workspace_access
+        self.access = {"workspace": _rule(ws)}
+        vault_access = {v.lower(): a for v, a in spec.vault_access.items()}
+        for vault in spec.vaults:
+            self.access[f"vault:{vault.lower()}"] = _rule(vault_access.get(vault.lower(), True))
+        self.downstream = spec.downstream
+        self.faults.clear()
+        self.faults.latency_s.clear()
+        self.faults.set_latency("all", self._latency_s)
+        self.configure_throttle(self._throttle_spec)
+        self.log.clear()
+
+    # identities and roles -------------------------------------------------------------
+
+    def identity_exists(self, identity: str) -> bool:
+        """Return whether ``identity`` (``system`` or a client id) may get tokens."""
+        return identity.lower() in self.spec.identities
+
+    def has_role(self, identity: str, scope: str) -> bool:
+        """Return whether ``identity`` holds the role on ``workspace`` or ``vault:<name>``."""
+        rule = self.access.get(scope.lower())
+        return rule is not None and rule.allows(identity.lower(), self.now())
+
+    def grant(self, identity: str, scope: str, propagation_delay_s: float = 0.0) -> None:
+        """Grant the role; it answers 403 until ``propagation_delay_s`` has passed."""
+        rule = self.access.setdefault(scope.lower(), AccessRule(everyone=False))
+        rule.revoked.discard(identity.lower())
+        rule.grants[identity.lower()] = self.now() + max(0.0, propagation_delay_s)
+
+    def revoke(self, identity: str, scope: str) -> None:
+        """Revoke the role immediately."""
+        rule = self.access.setdefault(scope.lower(), AccessRule(everyone=False))
+        rule.grants.pop(identity.lower(), None)
+        rule.revoked.add(identity.lower())
+
+    # connections ------------------------------------------------------------------------
+
+    def connection(self, name: str) -> ConnectionSpec | None:
+        """Return a connection by (case-insensitive) name."""
+        return self.connections.get(name.lower())
+
+    def put_connection(self, name: str, raw: Mapping[str, Any]) -> bool:
+        """Create or replace a connection (validated); return True when created."""
+        existing = self.connection(name)
+        conn = validate_connection(existing.name if existing else name, raw, "connection")
+        self.connections[name.lower()] = conn
+        return existing is None
+
+    def delete_connection(self, name: str) -> bool:
+        """Delete a connection; return False when there was none."""
+        return self.connections.pop(name.lower(), None) is not None
+
+    def rotate_credential(self, name: str, credential: str, value: str | None) -> str:
+        """Replace one credential of a connection; return the new value."""
+        conn = self.connection(name)
+        if conn is None:
+            raise KeyError(name)
+        if credential_value(conn, credential) is None:
+            raise StateError(
+                f"credential: connection {conn.name!r} has no credential {credential!r}"
+            )
+        new_value = value if value is not None else f"mock-rotated-{secrets.token_hex(12)}"
+        creds: dict[str, Any] = dict(conn.credentials or {})
+        if conn.auth_type == "CustomKeys":
+            creds["keys"] = {**creds["keys"], credential: new_value}
+        else:
+            creds[credential] = new_value
+        self.connections[name.lower()] = replace(conn, credentials=creds)
+        return new_value
+
+    def connection_id(self, conn: ConnectionSpec) -> str:
+        """Return the ARM id of a connection."""
+        return f"{self.spec.workspace}/connections/{conn.name}"
+
+    def list_secrets_body(self, conn: ConnectionSpec) -> dict[str, Any]:
+        """Return the ListSecrets 200 body of a connection."""
+        props: dict[str, Any] = {
+            "authType": conn.auth_type,
+            "category": conn.category,
+            "target": substitute_url(conn.target, self.base_url),
+            "metadata": {k: substitute_url(v, self.base_url) for k, v in conn.metadata.items()},
+        }
+        if conn.credentials is not None:
+            props["credentials"] = conn.to_dict()["credentials"]
+        props.update(conn.extra)
+        return {
+            "id": self.connection_id(conn),
+            "name": conn.name,
+            "type": CONNECTION_TYPE,
+            "properties": props,
+        }
+
+    def downstream_key(self) -> str | None:
+        """Return the credential value the downstream API accepts now, if configured."""
+        if self.downstream is None:
+            return None
+        conn = self.connection(self.downstream.connection)
+        return None if conn is None else credential_value(conn, self.downstream.credential)
+
+    # vaults -------------------------------------------------------------------------------
+
+    def vault(self, name: str) -> VaultRecord | None:
+        """Return a vault by (case-insensitive) name."""
+        return self.vaults.get(name.lower())
+
+    def add_secret_version(self, vault: str, name: str, value: str) -> SecretVersion:
+        """Add a version (the new latest), creating the vault and secret when needed."""
+        record = self.vaults.get(vault.lower())
+        if record is None:
+            record = self.vaults[vault.lower()] = VaultRecord(vault)
+            self.access.setdefault(f"vault:{vault.lower()}", AccessRule(everyone=True))
+        secret = record.secrets.setdefault(name.lower(), SecretRecord(name))
+        index = len(secret.versions)
+        version = SecretVersion(version_id(vault, name, index), value, int(self.now()))
+        secret.versions.append(version)
+        return version
+
+    def delete_secret(self, vault: str, name: str) -> bool:
+        """Delete a secret with all its versions; return False when there was none."""
+        record = self.vault(vault)
+        return record is not None and record.secrets.pop(name.lower(), None) is not None
+
+    def describe(self) -> dict[str, Any]:
+        """Return an overview without any credential or secret value."""
+        now = self.now()
+        return {
+            "workspace": self.spec.workspace,
+            "identities": list(self.spec.identities),
+            "connections": {
+                c.name: {"authType": c.auth_type, "category": c.category}
+                for c in self.connections.values()
+            },
+            "vaults": {
+                v.name: {s.name: [x.version for x in s.versions] for s in v.secrets.values()}
+                for v in self.vaults.values()
+            },
+            "access": {scope: rule.to_dict(now) for scope, rule in self.access.items()},
+            "throttle": self.throttle.describe(),
+            "latency_s": dict(self.faults.latency_s),
+            "downstream": None
+            if self.downstream is None
+            else {
+                "connection": self.downstream.connection,
+                "credential": self.downstream.credential,
+            },
+            "now": now,
+        }
+
+    def configure_throttle(self, spec: ThrottleSpec | None) -> None:
+        """Replace the throttle bucket (full); ``None`` disables throttling."""
+        if spec is None:
+            self.throttle.configure(None)
+        else:
+            self.throttle.configure(spec.capacity, spec.refill_per_s)
+
+
+def _rule(value: bool | tuple[str, ...]) -> AccessRule:
+    if isinstance(value, bool):
+        return AccessRule(everyone=value)
+    return AccessRule(everyone=False, grants=dict.fromkeys(value, float("-inf")))
