@@ -1,0 +1,135 @@
+"""``secretinj run``: build the environment, resolve it once, exec the command.
+
+The environment is the deployment YAML's ``environment_variables`` (as the platform would
+inject them), overridden by a dotenv file, overridden by the current process environment.
+Resolved values reach the command through its environment only, never through a file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import TextIO
+
+_ENV_LINE = re.compile(r"(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*)")
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\", "$": "$"}
+
+
+class EnvFileError(Exception):
+    """A dotenv file cannot be read or parsed; the message names the file and line only."""
+
+
+def parse_env_file(path: str) -> dict[str, str]:
+    r"""Read a dotenv file: ``KEY=VALUE`` lines, ``#`` comments, optional quotes, ``export``.
+
+    Unquoted values are stripped and end at `` #``; single quotes are literal; double quotes
+    understand ``\n``, ``\t``, ``\"`` and ``\\``. No ``$VAR`` interpolation (``${{...}}``
+    references pass through untouched). Errors never quote a line (it may hold a secret).
+    """
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = fh.read().splitlines()
+    except UnicodeDecodeError:
+        raise EnvFileError(f"{path}: cannot read: not UTF-8 text") from None
+    except OSError as ex:
+        raise EnvFileError(f"{path}: cannot read: {ex.strerror or ex}") from None
+    env: dict[str, str] = {}
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = _ENV_LINE.fullmatch(line)
+        if match is None:
+            raise EnvFileError(f"{path}:{number}: expected KEY=VALUE")
+        value = _env_value(match.group(2))
+        if value is None:
+            raise EnvFileError(f"{path}:{number}: unterminated quote or text after it")
+        env[match.group(1)] = value
+    return env
+
+
+def _env_value(text: str) -> str | None:
+    if not text or text[0] not in "'\"":
+        comment = re.search(r"\s#", text)
+        return (text[: comment.start()] if comment else text).strip()
+    quote, i = text[0], 1
+    out: list[str] = []
+    while i < len(text):
+        ch = text[i]
+        if ch == quote:
+            rest = text[i + 1 :].strip()
+            return "".join(out) if not rest or rest.startswith("#") else None
+        if ch == "\\" and quote == '"' and i + 1 < len(text):
+            nxt = text[i + 1]
+            out.append(_ESCAPES.get(nxt, "\\" + nxt))
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+    return None
+
+
+def build_environment(
+    deployment: str | None, env_file: str | None, base: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Return deployment variables, overridden by ``env_file``, overridden by ``base``.
+
+    ``base`` defaults to the process environment. Raises `EnvFileError` or
+    `secretinj_runtime.lint.YamlFileError`.
+    """
+    env: dict[str, str] = {}
+    if deployment is not None:
+        from .lint import load_environment_variables
+
+        env.update(load_environment_variables(deployment))
+    if env_file is not None:
+        env.update(parse_env_file(env_file))
+    env.update(os.environ if base is None else base)
+    return env
+
+
+def run_command(
+    command: list[str],
+    *,
+    deployment: str | None,
+    env_file: str | None,
+    stderr: TextIO,
+) -> int:
+    """Resolve the environment once and exec ``command`` in it; return an exit code on failure.
+
+    Returns 2 for unreadable input files, 1 when a reference did not resolve (the command is
+    not started), 127 when the command is not found and 126 when it cannot be executed.
+    On success the process is replaced by the command and this never returns.
+    """
+    import secretinj_runtime as sir
+
+    from .lint import YamlFileError
+
+    try:
+        env = build_environment(deployment, env_file)
+    except (EnvFileError, YamlFileError) as ex:
+        print(f"secretinj: error: {ex}", file=stderr)
+        return 2
+    try:
+        report = sir.resolve_environment(environ=env, required=True)
+    except sir.SecretResolutionError as ex:
+        print(ex.report, file=stderr)  # the table says which variable failed and why
+        headline = str(ex).splitlines()[0].rstrip(":")
+        print(f"secretinj: error: {headline}; {command[0]} not started", file=stderr)
+        return 1
+    print(f"secretinj: {report.summary()}", file=stderr)
+    for stream in (sys.stdout, sys.stderr, stderr):
+        stream.flush()
+    try:
+        os.execvpe(command[0], command, env)  # noqa: S606 - the user's own command
+    except FileNotFoundError:
+        print(f"secretinj: error: {command[0]}: command not found", file=stderr)
+        return 127
+    except OSError as ex:
+        print(f"secretinj: error: {command[0]}: cannot run: {ex.strerror or ex}", file=stderr)
+        return 126
