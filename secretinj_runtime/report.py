@@ -166,7 +166,7 @@ _COLUMNS = ("VARIABLE", "STATUS", "SOURCE", "MS", "REFERENCE", "ERROR")
 
 def format_table(statuses: Iterable[VariableStatus]) -> str:
     """Render statuses as an aligned text table (no values, only safe facts)."""
-    rows = [
+    rows: list[tuple[str, ...]] = [
         (
             s.name,
             s.status.value,
@@ -177,7 +177,9 @@ def format_table(statuses: Iterable[VariableStatus]) -> str:
         )
         for s in statuses
     ]
-    widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(_COLUMNS)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(_COLUMNS, widths, strict=True)).rstrip()]
+    columns = _COLUMNS if any(r[-1] for r in rows) else _COLUMNS[:-1]  # ERROR only if any
+    rows = [r[: len(columns)] for r in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
     lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     return "\n".join(lines)

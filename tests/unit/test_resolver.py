@@ -412,10 +412,18 @@ def test_report_elapsed_and_table() -> None:
         "SOURCE",
         "MS",
         "REFERENCE",
-        "ERROR",
     ]
     assert "A" in table
     assert "RESOLVED" in table
     assert "aoai-secret-key" not in table
     assert report.to_dict()["counts"] == {"PRESENT": 1, "RESOLVED": 1}
     assert report.summary().startswith("2 variables: 1 PRESENT, 1 RESOLVED in ")
+
+
+def test_table_shows_the_error_column_only_when_something_failed() -> None:
+    env = {"A": conn_ref("aoai"), "GONE": "${{azureml://connections/x}}"}
+    report = make_resolver(fake_azure("aoai")).resolve_environment(environ=env, required=False)
+    header, *rows = str(report).splitlines()
+    assert header.split()[-1] == "ERROR"
+    assert rows[1].startswith("GONE ")
+    assert rows[1].endswith("starting with a letter or digit")

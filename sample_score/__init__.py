@@ -1,0 +1,1 @@
+"""The sample scoring script, its deployment YAML and the ``make demo`` driver."""

@@ -1,0 +1,221 @@
+"""``make demo``: the sample score under azmlinfsrv, its secrets fetched from a local mock.
+
+1. start ``secretinj-mock serve`` (managed identity, ARM ListSecrets, Key Vault, a model API);
+2. start ``azmlinfsrv --entry_script sample_score/score.py`` with ``deployment.yml``'s
+   ``environment_variables`` left as references (the fallback path), one of them pre-injected
+   as a literal (the fast path), and the environment ``secretinj-mock env`` prints;
+3. wait for liveness, show the resolution table ``init()`` logged, score one request;
+4. rotate the model API key in the mock and score again (401, fetch again, retry);
+5. stop both process groups. Exit 0, or 1 with a message naming what failed.
+
+No secret value is printed: the demo checks that the server log holds none of the mock's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shlex
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from sample_score import procs
+
+TEXT = "hello secret injection"
+#: What the platform would have injected already: a literal takes the fast path.
+PRE_INJECTED = {"AOAI_API_VERSION": "2024-02-01"}
+_LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
+_STEPS = 6
+
+
+class DemoError(RuntimeError):
+    """A step of the demo did not give the expected result."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the demo; return 0 when every step worked, 1 otherwise."""
+    parser = argparse.ArgumentParser(prog="python -m sample_score.demo", description=__doc__)
+    parser.add_argument("--text", default=TEXT, help="what to send to /score")
+    parser.add_argument(
+        "--env",
+        metavar="MOCK_URL",
+        help="print the export lines the demo gives azmlinfsrv for a mock at MOCK_URL, and exit",
+    )
+    args = parser.parse_args(argv)
+    if args.env:
+        for name, value in server_environment(procs.mock_environ(args.env)).items():
+            print(f"export {name}={shlex.quote(value)}")
+        return 0
+    started = time.monotonic()
+    try:
+        with tempfile.TemporaryDirectory(prefix="secretinj-demo-") as tmp:
+            run_demo(Path(tmp), args.text)
+    except (procs.ProcessError, DemoError, requests.RequestException, OSError) as ex:
+        print(f"\ndemo FAILED: {ex}", file=sys.stderr, flush=True)
+        return 1
+    print(f"demo OK in {time.monotonic() - started:.1f} s", flush=True)
+    return 0
+
+
+def run_demo(workdir: Path, text: str = TEXT) -> None:
+    """Run every step in ``workdir`` (logs); raise on the first failure, always clean up."""
+    say("secretinj-runtime demo: the sample score.py under azmlinfsrv, secrets from a mock")
+    with ExitStack() as stack:
+        step(1, "mock Azure services (managed identity, ARM ListSecrets, Key Vault, model API)")
+        mock = procs.start_mock(workdir)
+        stack.callback(mock.stop)
+        say(f"{mock.url}  (pid {mock.pid})", indent=6)
+
+        step(2, "environment for the server: deployment.yml's environment_variables")
+        mock_env = mock.environ()
+        show_environment(procs.deployment_variables(), mock_env)
+
+        server = procs.start_scorer(workdir, server_environment(mock_env))
+        stack.callback(server.stop)
+        port = server.url.rsplit(":", 1)[1]
+        step(3, f"azmlinfsrv --entry_script sample_score/score.py --port {port}")
+        wait_and_show_init(server)
+
+        step(4, f'POST /score {{"text": "{text}"}}')
+        t0 = time.perf_counter()
+        status, answer = procs.score(server.url, {"text": text}, timeout_s=15)
+        say(f"{status} in {(time.perf_counter() - t0) * 1000:.0f} ms", indent=6)
+        check_answer(status, answer, text)
+        say(f"answer:  {answer['answer']}", indent=6)
+        sources = ", ".join(f"{k}={v}" for k, v in answer["secrets"].items())
+        say(f"secrets: {sources}", indent=6)
+
+        step(5, "rotate aoai-conn's key in the mock while the server runs; score again")
+        rotated_key = rotate_and_score(mock, server, text)
+
+        step(6, "what the mock served (counts), and a leak check of the server log")
+        say(served(mock), indent=6)
+        leaked = leaked_values(server.log(), extra=[rotated_key])
+        if leaked:
+            raise DemoError(f"{leaked} secret value(s) appear in the server log")
+        say("no secret value in the server log (checked every value the mock holds)", indent=6)
+    for process in (server, mock):  # the exit stack stopped both process groups
+        if not process.finished():
+            raise DemoError(f"{process.name} (pid {process.pid}) is still running")
+    say("stopped azmlinfsrv and the mock; no process left behind")
+
+
+def wait_and_show_init(server: procs.Process) -> None:
+    """Wait for liveness; print the resolution table init() logged (or fail showing it)."""
+    try:
+        took = procs.wait_for_liveness(server, timeout_s=25)
+    except procs.ProcessError:
+        table = resolution_table(server.log())  # show the report rather than a traceback
+        if not table:
+            raise
+        rows = "\n".join(f"        {line}" for line in table)
+        raise DemoError(f"azmlinfsrv's init() failed; it logged:\n{rows}") from None
+    say(f"live after {took:.1f} s; init() logged:", indent=6)
+    table = resolution_table(server.log())
+    if not table:
+        raise DemoError(f"init() logged no resolution table:\n{server.log_tail()}")
+    for line in table:
+        say(line, indent=8)
+
+
+def rotate_and_score(mock: procs.MockProcess, server: procs.Process, text: str) -> str:
+    """Rotate the model API key in the mock, score again; return the new key (unprinted)."""
+    rotated = mock.control("POST", "/connections/aoai-conn/rotate", {"credential": "key"})
+    status, answer = procs.score(server.url, {"text": text}, timeout_s=15)
+    check_answer(status, answer, text)
+    fetches = mock.count("listsecrets", "aoai-conn")
+    if fetches != 2 or "fetching AOAI_API_KEY again" not in server.log():
+        raise DemoError(f"expected a 401 and a 2nd ListSecrets for aoai-conn, saw {fetches}")
+    say(f"{status} after one 401: run() fetched the rotated key (a 2nd ListSecrets", indent=6)
+    say("call for aoai-conn), rebuilt its client and retried", indent=6)
+    return str(rotated["value"])
+
+
+def server_environment(mock_env: dict[str, str]) -> dict[str, str]:
+    """Return the server's variables: the mock's, deployment.yml's, the pre-injected one."""
+    return {**mock_env, **procs.deployment_variables(), **PRE_INJECTED}
+
+
+def say(text: str, indent: int = 0) -> None:
+    """Print one line of the demo's output."""
+    print(" " * indent + text, flush=True)
+
+
+def step(number: int, title: str) -> None:
+    """Print a step header."""
+    say(f"\n[{number}/{_STEPS}] {title}")
+
+
+def show_environment(variables: dict[str, str], mock_env: dict[str, str]) -> None:
+    """Print each deployment variable as a reference or a pre-injected literal (no value)."""
+    width = max(len(name) for name in variables)
+    for name, reference in variables.items():
+        if name in PRE_INJECTED:
+            say(f"{name.ljust(width)}  literal    (pre-injected, as the platform does)", indent=6)
+        else:
+            say(f"{name.ljust(width)}  reference  {reference}", indent=6)
+    say(f"+ from `secretinj-mock env`: {', '.join(mock_env)}", indent=6)
+
+
+def resolution_table(log: str) -> list[str]:
+    """Return the first resolution report ``init()`` logged: its summary and table lines."""
+    lines = log.splitlines()
+    for i, line in enumerate(lines):
+        if " score - secret resolution" in line:
+            summary = line.split(" score - ", 1)[1]
+            table = []
+            for row in lines[i + 1 :]:
+                if not row.strip() or _LOG_LINE.match(row):
+                    break
+                table.append(row)
+            return [summary, *table]
+    return []
+
+
+def check_answer(status: int, answer: Any, text: str) -> None:
+    """Raise `DemoError` unless the score answered 200 with the model's reply and sources."""
+    if status != 200 or not isinstance(answer, dict):
+        raise DemoError(f"/score answered {status}: {answer}")
+    if text not in str(answer.get("answer")):
+        raise DemoError(f"unexpected answer: {answer.get('answer')!r}")
+    if not isinstance(answer.get("secrets"), dict):
+        raise DemoError(f"the answer has no secrets map: {answer}")
+
+
+def served(mock: procs.MockProcess) -> str:
+    """Describe the requests the mock served (counts only)."""
+    counters = mock.control("GET", "/counters")
+    routes, names = counters["routes"], counters["names"]
+    per_connection = ", ".join(f"{n} {c}" for n, c in sorted(names.get("listsecrets", {}).items()))
+    return (
+        f"tokens {routes.get('msi', 0)}, ListSecrets {routes.get('listsecrets', 0)} "
+        f"({per_connection}), Key Vault GET {routes.get('keyvault', 0)}, "
+        f"model API {routes.get('downstream', 0)}"
+    )
+
+
+def leaked_values(log: str, extra: Sequence[str] = ()) -> int:
+    """Return how many of the mock's credential and secret values (and ``extra``) are in ``log``."""
+    from secretinj_runtime.mock.defaults import default_state_dict
+
+    state = default_state_dict()
+    values: list[str] = list(extra)
+    for connection in state["connections"].values():
+        credentials = connection.get("credentials") or {}
+        values += [v for v in credentials.values() if isinstance(v, str)]
+        values += list((credentials.get("keys") or {}).values())
+    for secrets in state["vaults"].values():
+        for versions in secrets.values():
+            values += [versions] if isinstance(versions, str) else list(versions)
+    return sum(1 for value in values if value in log)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
