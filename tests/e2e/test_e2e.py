@@ -15,20 +15,13 @@ import yaml
 
 from sample_score import demo, procs
 from secretinj_runtime.mock import defaults
+from tests.expected import ALL_FETCHED
 
 from .conftest import StartServer
 
 pytestmark = pytest.mark.e2e
 
 ROLE = "Azure Machine Learning Workspace Connection Secrets Reader"
-ALL_FETCHED = {
-    "AOAI_ENDPOINT": "connection",
-    "AOAI_API_KEY": "connection",
-    "AOAI_API_VERSION": "connection",
-    "AOAI_DEPLOYMENT": "connection",
-    "OTHER_API_KEY": "connection",
-    "DB_PASSWORD": "keyvault",
-}
 MOCK_VALUES = (
     defaults.AOAI_KEY,
     defaults.OPENAI_API_KEY,

@@ -12,17 +12,9 @@ from sample_score import score
 from secretinj_runtime import SecretResolutionError
 from secretinj_runtime.mock import defaults
 from secretinj_runtime.mock.testing import MockServer
+from tests.expected import ALL_FETCHED
 
 from .conftest import body_of
-
-ALL_FETCHED = {
-    "AOAI_ENDPOINT": "connection",
-    "AOAI_API_KEY": "connection",
-    "AOAI_API_VERSION": "connection",
-    "AOAI_DEPLOYMENT": "connection",
-    "OTHER_API_KEY": "connection",
-    "DB_PASSWORD": "keyvault",
-}
 
 
 def test_answers_with_the_fetched_key_and_names_sources(scoring: MockServer) -> None:
