@@ -49,8 +49,9 @@ class MockApp(FastAPI):
                 return
             if message["type"] == "http.response.start":
                 info.status = int(message["status"])
-            elif message["type"] == "http.response.body" and not message.get("more_body"):
-                record()  # before the client can see the response, so counts are in sync
+                # Record before the client can see any of the response (with an empty body
+                # the headers alone complete it), so that counts are in sync with clients.
+                record()
             await send(message)
 
         try:
