@@ -15,10 +15,10 @@ connection ListSecrets (ARM) or Key Vault.
 
 from __future__ import annotations
 
+import _thread
 import os
-import threading
 
-from ._constants import EnvironmentVariables
+from ._constants import RAISE, EnvironmentVariables
 from .clouds import Cloud, get_cloud
 from .environment import resolve_environment as _resolve_environment
 from .errors import (
@@ -37,13 +37,14 @@ from .errors import (
 )
 from .references import ConnectionReference, KeyVaultReference, is_reference, parse_reference
 from .report import ResolutionReport, Source, Status, VariableStatus
-from .resolver import _RAISE, SecretResolver
 from .workspace import Workspace
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, MutableMapping
     from typing import Any
+
+    from .resolver import SecretResolver
 
 __version__ = "0.1.0"
 
@@ -80,7 +81,7 @@ __all__ = [
     "resolve_reference",
 ]
 
-_default_lock = threading.Lock()
+_default_lock = _thread.allocate_lock()
 _default: SecretResolver | None = None
 _default_config: tuple[str | None, ...] = ()
 
@@ -96,6 +97,8 @@ def default_resolver(environ: Mapping[str, str] | None = None) -> SecretResolver
     config = tuple(env.get(v) for v in EnvironmentVariables.CONFIG)
     with _default_lock:
         if _default is None or config != _default_config:
+            from .resolver import SecretResolver
+
             _default = SecretResolver(environ=env)
             _default_config = config
         return _default
@@ -142,7 +145,7 @@ def resolve_environment(
     )
 
 
-def get_secret(name: str, default: Any = _RAISE, *, resolver: SecretResolver | None = None) -> str:
+def get_secret(name: str, default: Any = RAISE, *, resolver: SecretResolver | None = None) -> str:
     """Return the value of environment variable ``name``, resolving it if it is a reference.
 
     Raises `MissingSecretError` (a ``KeyError``) when it is unset and no default is given.
@@ -156,6 +159,17 @@ def get_secret(name: str, default: Any = _RAISE, *, resolver: SecretResolver | N
 def resolve_reference(reference: str, *, resolver: SecretResolver | None = None) -> str:
     """Return the value a single reference points at."""
     return (resolver or default_resolver()).resolve(reference)
+
+
+def __getattr__(name: str) -> Any:
+    # The resolver (threads, cache, single flight) loads on first use, not on import: the
+    # injected fast path never needs it.
+    if name == "SecretResolver":
+        from .resolver import SecretResolver
+
+        globals()["SecretResolver"] = SecretResolver
+        return SecretResolver
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def mask_secrets(values: Iterable[str]) -> None:

@@ -64,3 +64,12 @@ KEYVAULT_API_VERSION = "7.5"
 #: Roles named in access-denied messages.
 CONNECTION_ROLE = "Azure Machine Learning Workspace Connection Secrets Reader"
 KEYVAULT_ROLE = "Key Vault Secrets User"
+
+
+class _Raise:
+    def __repr__(self) -> str:
+        return "<raise>"
+
+
+#: Default of ``get_secret``'s ``default``: raise `MissingSecretError` when unset.
+RAISE: object = _Raise()

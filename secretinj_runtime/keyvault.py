@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ._constants import KEYVAULT_API_VERSION, KEYVAULT_ROLE
 from .errors import AccessDeniedError, NotFoundError, ServiceError, UntrustedEndpointError
-from .references import VAULT_NAME
+from .references import VAULT_NAME, matches
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ def check_vault_host(reference: KeyVaultReference, cloud: Cloud) -> None:
     host = reference.host.lower()
     suffix = cloud.keyvault_suffix
     vault = host[: -len(suffix)] if host.endswith(suffix) else ""
-    if not vault or "." in vault or not VAULT_NAME.fullmatch(vault):
+    if not vault or "." in vault or not matches(VAULT_NAME, vault):
         why = (
             f"{vault!r} is not a vault name (3 to 24 letters, digits or '-')"
             if vault and "." not in vault

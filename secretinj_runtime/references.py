@@ -11,8 +11,6 @@ Forms (whole value only; surrounding whitespace is tolerated)::
 
 from __future__ import annotations
 
-import re
-
 from .errors import ReferenceSyntaxError
 
 TYPE_CHECKING = False
@@ -25,12 +23,21 @@ _OPEN, _CLOSE = "${{", "}}"
 _CONNECTION_PREFIX = "azureml://connections/"
 _KEYVAULT_PREFIX = "keyvault:"
 
-CONNECTION_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}")
-_FIELD_KEY = re.compile(r"[^/\s{}]+")
-VAULT_NAME = re.compile(r"[a-zA-Z0-9-]{3,24}")
-SECRET_NAME = re.compile(r"[0-9a-zA-Z-]{1,127}")
-SECRET_VERSION = re.compile(r"[0-9a-fA-F]{32}")
-_HOST = re.compile(r"[a-zA-Z0-9.-]+")
+# Patterns as text: `re` is imported (and they are compiled, once) only when something is
+# parsed, so that the injected fast path never pays for it.
+CONNECTION_NAME = r"[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}"
+_FIELD_KEY = r"[^/\s{}]+"
+VAULT_NAME = r"[a-zA-Z0-9-]{3,24}"
+SECRET_NAME = r"[0-9a-zA-Z-]{1,127}"  # noqa: S105 - a pattern, not a secret
+SECRET_VERSION = r"[0-9a-fA-F]{32}"  # noqa: S105 - a pattern, not a secret
+_HOST = r"[a-zA-Z0-9.-]+"
+
+
+def matches(pattern: str, text: str) -> bool:
+    """Tell whether all of ``text`` matches ``pattern`` (compiled and cached by `re`)."""
+    import re
+
+    return re.fullmatch(pattern, text) is not None
 
 
 class ConnectionReference:
@@ -171,7 +178,7 @@ def _parse_connection(path: str, text: str) -> ConnectionReference:
     parts = path.split("/")
     name = parts[0]
     ref = _safe(text)
-    if not CONNECTION_NAME.fullmatch(name):
+    if not matches(CONNECTION_NAME, name):
         raise ReferenceSyntaxError(
             f"connection name {name!r} is invalid: 3 to 33 characters, letters, digits, "
             "'_' or '-', starting with a letter or digit",
@@ -183,7 +190,7 @@ def _parse_connection(path: str, text: str) -> ConnectionReference:
     if rest == ["target"]:
         return ConnectionReference(name, "target")
     if len(rest) == 2 and rest[0] in ("credentials", "metadata"):
-        if not _FIELD_KEY.fullmatch(rest[1]):
+        if not matches(_FIELD_KEY, rest[1]):
             raise ReferenceSyntaxError(f"empty or invalid {rest[0]} key {rest[1]!r}", reference=ref)
         part: ConnectionPart = "credentials" if rest[0] == "credentials" else "metadata"
         return ConnectionReference(name, part, rest[1])
@@ -199,7 +206,7 @@ def _parse_keyvault(url: str, text: str) -> KeyVaultReference:
     if not url.lower().startswith("https://"):
         raise ReferenceSyntaxError("a Key Vault reference must be an https:// URL", reference=ref)
     host, _, path = url[len("https://") :].partition("/")
-    if not _HOST.fullmatch(host):
+    if not matches(_HOST, host):
         raise ReferenceSyntaxError(
             f"invalid Key Vault host {host!r} (no port, user or query allowed)", reference=ref
         )
@@ -209,12 +216,12 @@ def _parse_keyvault(url: str, text: str) -> KeyVaultReference:
             "a Key Vault reference must be 'https://<vault host>/secrets/<name>[/<version>]'",
             reference=ref,
         )
-    if not SECRET_NAME.fullmatch(parts[1]):
+    if not matches(SECRET_NAME, parts[1]):
         raise ReferenceSyntaxError(
             f"secret name {parts[1]!r} is invalid: 1 to 127 letters, digits or '-'", reference=ref
         )
     version = parts[2] if len(parts) == 3 else None
-    if version is not None and not SECRET_VERSION.fullmatch(version):
+    if version is not None and not matches(SECRET_VERSION, version):
         raise ReferenceSyntaxError(
             f"secret version {version!r} is invalid: 32 hexadecimal characters", reference=ref
         )

@@ -15,6 +15,7 @@ from ._constants import (
     DEFAULT_MAX_STALE_S,
     DEFAULT_REVOCATION_GRACE_S,
     LISTSECRETS_API_VERSION,
+    RAISE,
     EnvironmentVariables,
 )
 from ._log import get_logger
@@ -50,14 +51,6 @@ if TYPE_CHECKING:
 
     Payload = dict[str, Any] | str
     Key = tuple[str, ...]
-
-
-class _Raise:
-    def __repr__(self) -> str:
-        return "<raise>"
-
-
-_RAISE: Any = _Raise()
 
 
 class SecretResolver:
@@ -231,7 +224,7 @@ class SecretResolver:
     def get_secret(
         self,
         name: str,
-        default: Any = _RAISE,
+        default: Any = RAISE,
         *,
         environ: MutableMapping[str, str] | None = None,
     ) -> str:
@@ -244,7 +237,7 @@ class SecretResolver:
         env: MutableMapping[str, str] = os.environ if environ is None else environ
         value = env.get(name)
         if value is None:
-            if default is _RAISE:
+            if default is RAISE:
                 raise MissingSecretError(f"environment variable {name} is not set", variable=name)
             return default  # type: ignore[no-any-return]
         ref = self._reference_of(name, value)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from ._constants import LISTSECRETS_API_VERSION, EnvironmentVariables
 from .errors import ConfigurationError
 
@@ -11,10 +9,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-_WORKSPACE_ID = re.compile(
+_WORKSPACE_ID = (
     r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
-    r"/providers/Microsoft\.MachineLearningServices/workspaces/(?P<ws>[^/]+)",
-    re.IGNORECASE,
+    r"/providers/Microsoft\.MachineLearningServices/workspaces/(?P<ws>[^/]+)"
 )
 
 
@@ -31,8 +28,11 @@ class Workspace:
     @classmethod
     def from_resource_id(cls, resource_id: str, *, exact: bool = True) -> Workspace:
         """Parse a workspace ARM id; with ``exact=False`` any id below a workspace works."""
+        import re
+
         text = resource_id.strip().rstrip("/")
-        m = _WORKSPACE_ID.fullmatch(text) if exact else _WORKSPACE_ID.match(text)
+        find = re.fullmatch if exact else re.match
+        m = find(_WORKSPACE_ID, text, re.IGNORECASE)
         if m is None:
             raise ValueError(
                 "expected '/subscriptions/<sub>/resourceGroups/<rg>/providers/"
