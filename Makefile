@@ -34,6 +34,9 @@ unit: venv
 demo: venv
 	$(BIN)/python -m sample_score.demo
 
+bench: venv
+	$(BIN)/python -m bench.run
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
