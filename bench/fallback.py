@@ -29,15 +29,20 @@ from pathlib import Path
 from typing import Any
 
 from bench._common import (
-    MockProcess,
+    PYTHON,
     Outcome,
     Record,
     median,
+    mock_env,
     patched_environ,
+    preload_clients,
+    pyplot,
     quartiles,
     record,
     say,
+    start_mock,
 )
+from sample_score import procs
 
 NAME = "fallback"
 VAULT = "bench-kv"
@@ -297,27 +302,17 @@ def _timed(client: str, variables: list[Var], expected: dict[str, str]) -> float
 
 def run(params: Params, workdir: Path) -> Outcome:
     """Start the mock, time the three clients interleaved, then the growth series."""
-    import azure.identity  # noqa: F401 - imported up front for every client
-    import requests  # noqa: F401
-
-    import secretinj_runtime.connections
-    import secretinj_runtime.identity
-    import secretinj_runtime.keyvault
-    import secretinj_runtime.transport  # noqa: F401
-
+    preload_clients()
     conns = max(s.conns for s in (params.main, *params.growth))
     secrets = max(s.secrets for s in (params.main, *params.growth))
-    mock = MockProcess(
-        workdir, state=mock_state(conns, secrets), latency_ms=params.latency_ms, name="mock"
-    )
-    try:
-        with patched_environ(mock.env):
-            return _measure(params, mock)
-    finally:
-        mock.stop()
+    state = mock_state(conns, secrets)
+    with start_mock(workdir, state=state, latency_ms=params.latency_ms) as mock:
+        env = mock_env(mock)
+        with patched_environ(env):
+            return _measure(params, mock, env)
 
 
-def _measure(params: Params, mock: MockProcess) -> Outcome:
+def _measure(params: Params, mock: procs.MockProcess, env: dict[str, str]) -> Outcome:
     main_vars = plan(params.main)
     expected = run_limit(main_vars)  # warm-up; the reference values
     run_runtime(main_vars)
@@ -344,11 +339,11 @@ def _measure(params: Params, mock: MockProcess) -> Outcome:
             for client in ("runtime", "limit") if i % 2 == 0 else ("limit", "runtime"):
                 growth[size].add(client, _timed(client, plan(size), growth_expected[size]))
     say("first resolution in a fresh process (includes the lazy imports)")
-    first = [_first_in_process(main_vars, mock.env) for _ in range(params.first_in_process_reps)]
+    first = [_first_in_process(main_vars, env) for _ in range(params.first_in_process_reps)]
     return _outcome(params, main, calls, growth, first)
 
 
-def _calls(mock: MockProcess) -> int:
+def _calls(mock: procs.MockProcess) -> int:
     routes = mock.counters()["routes"]
     return sum(int(routes.get(r, 0)) for r in ("msi", "listsecrets", "keyvault"))
 
@@ -362,16 +357,14 @@ print((time.perf_counter() - t0) * 1000)
 """
 
 
-def _first_in_process(variables: list[Var], mock_env: dict[str, str]) -> float:
+def _first_in_process(variables: list[Var], env: dict[str, str]) -> float:
     import subprocess
-
-    from bench._common import PYTHON, ROOT, child_environ
 
     environ = json.dumps({v.name: v.reference for v in variables})
     done = subprocess.run(
         [PYTHON, "-c", FIRST_CODE, environ],
-        env=child_environ(mock_env),
-        cwd=ROOT,
+        env=procs.child_environ(env),
+        cwd=procs.ROOT,
         capture_output=True,
         text=True,
         check=True,
@@ -451,11 +444,7 @@ def _outcome(
 
 def chart(outcome: Outcome, path: Path) -> None:
     """The three clients (log scale), and how the runtime's time grows with the variables."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     samples = outcome.samples
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.8))
     clients = [c for c in ("runtime", "limit", "sequential") if c in samples["main"]["ms"]]

@@ -34,16 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench._common import (
-    PYTHON,
-    ROOT,
-    Outcome,
-    Record,
-    child_environ,
-    median,
-    record,
-    say,
-)
+from bench._common import PYTHON, Outcome, Record, median, pyplot, record, say
+from sample_score.procs import ROOT, child_environ
 
 NAME = "fast_path"
 N_VARS = 50
@@ -353,11 +345,7 @@ def _outcome(
 
 def chart(outcome: Outcome, path: Path) -> None:
     """Wall time per command, peak RSS, and where our import time goes."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     cmds = [c for c in outcome.samples["commands"] if c["key"] in ("bare", "ours", "eager")]
     short = {
         "bare": "python -c pass",

@@ -1,7 +1,7 @@
 """Scoring overhead: requests/second of the sample score, secrets fetched in init() or injected.
 
-Two ``azmlinfsrv --entry_script sample_score/score.py --worker_count 1`` servers run side by
-side, same flags:
+Two ``azmlinfsrv --entry_script sample_score/score.py`` servers (1 worker each, started by
+`sample_score.procs.start_scorer`) run side by side, same flags:
 
 - ``runtime``: ``deployment.yml``'s variables left as references; ``init()`` resolves them
   with the runtime against the mock (its own process);
@@ -27,23 +27,19 @@ from typing import Any
 
 from bench._common import (
     PYTHON,
-    ROOT,
-    MockProcess,
     Outcome,
-    Process,
     Record,
-    child_environ,
-    free_port,
     median,
+    mock_env,
     patched_environ,
+    pyplot,
     record,
     say,
+    start_mock,
 )
+from sample_score import procs
 
 NAME = "scoring"
-SAMPLE_DIR = ROOT / "sample_score"
-SCORE_SCRIPT = SAMPLE_DIR / "score.py"
-DEPLOYMENT_YML = SAMPLE_DIR / "deployment.yml"
 BODY = {"text": "hello from the benchmark"}
 
 
@@ -71,17 +67,21 @@ class Server:
     """One azmlinfsrv and the throughput measured against it."""
 
     key: str
-    process: Process
-    url: str
+    process: procs.Process
     rps: list[float] = field(default_factory=list)
     cpu_s: float = 0.0
     requests: int = 0
 
+    @property
+    def url(self) -> str:
+        """The server's base URL."""
+        return self.process.url
+
     def measure(self, threads: int, per_thread: int) -> None:
         """One round: requests/s, and the server's CPU seconds it took."""
-        cpu_before = group_cpu_s(self.process.popen.pid)
+        cpu_before = group_cpu_s(self.process.pid)
         self.rps.append(load(self.url, threads, per_thread))
-        self.cpu_s += group_cpu_s(self.process.popen.pid) - cpu_before
+        self.cpu_s += group_cpu_s(self.process.pid) - cpu_before
         self.requests += threads * per_thread
 
 
@@ -101,57 +101,16 @@ def group_cpu_s(pgid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def deployment_variables() -> dict[str, str]:
-    """``environment_variables`` of the sample's deployment YAML."""
-    import yaml
-
-    data = yaml.safe_load(DEPLOYMENT_YML.read_text())
-    return {str(k): str(v) for k, v in (data.get("environment_variables") or {}).items()}
-
-
-def _gunicorn_args() -> str:
-    # gunicorn >= 24 opens a control socket at a fixed path in $HOME: two servers at once
-    # would fight over it.
-    try:
-        from gunicorn.config import KNOWN_SETTINGS  # type: ignore[import-untyped]
-    except ImportError:
-        return ""
-    names = {setting.name for setting in KNOWN_SETTINGS}
-    return "--no-control-socket" if "control_socket_disable" in names else ""
-
-
 def start_server(key: str, env: dict[str, str], workdir: Path, timeout_s: float) -> Server:
-    """Start azmlinfsrv with the sample score on a free port; wait until it is live."""
-    import requests
-
-    script = Path(PYTHON).parent / "azmlinfsrv"
-    argv = [str(script)] if script.exists() else [PYTHON, "-m", "azureml_inference_server_http"]
-    port = free_port()
-    argv += ["--entry_script", str(SCORE_SCRIPT), "--port", str(port), "--worker_count", "1"]
-    base = {"AML_APP_ROOT": str(SAMPLE_DIR), "GUNICORN_CMD_ARGS": _gunicorn_args()}
-    process = Process(
-        f"azmlinfsrv-{key}",
-        argv,
-        env=child_environ({**base, **env}),
-        log_path=workdir / f"azmlinfsrv-{key}.log",
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if not process.running():
-            raise RuntimeError(
-                f"azmlinfsrv ({key}) exited before it was live:\n{process.log_tail()}"
-            )
-        try:
-            if requests.get(f"{url}/", timeout=2).status_code == 200:
-                return Server(key, process, url)
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    process.stop()
-    raise RuntimeError(
-        f"azmlinfsrv ({key}) not live within {timeout_s:.0f} s:\n{process.log_tail()}"
-    )
+    """Start azmlinfsrv (1 worker) with the sample score on a free port; wait until it is live."""
+    process = procs.start_scorer(workdir, env, log_name=f"azmlinfsrv-{key}.log")
+    process.name = f"azmlinfsrv-{key}"
+    try:
+        procs.wait_for_liveness(process, timeout_s)
+    except BaseException:
+        process.stop()
+        raise
+    return Server(key, process)
 
 
 def load(url: str, threads: int, per_thread: int) -> float:
@@ -219,9 +178,9 @@ def calls_per_request(env: dict[str, str], n: int) -> float:
     import subprocess
 
     done = subprocess.run(
-        [PYTHON, "-c", PROFILE_CODE, str(SCORE_SCRIPT), str(n)],
-        env=child_environ({"AML_APP_ROOT": str(SAMPLE_DIR), **env}),
-        cwd=ROOT,
+        [PYTHON, "-c", PROFILE_CODE, str(procs.SCORE_SCRIPT), str(n)],
+        env=procs.child_environ({"AML_APP_ROOT": str(procs.SAMPLE_DIR), **env}),
+        cwd=procs.ROOT,
         capture_output=True,
         text=True,
         timeout=120,
@@ -233,12 +192,10 @@ def calls_per_request(env: dict[str, str], n: int) -> float:
 
 
 def _check_sources(server: Server, expect_injected: bool) -> None:
-    import requests
-
-    response = requests.post(f"{server.url}/score", json=BODY, timeout=30)
-    if response.status_code != 200:
-        raise RuntimeError(f"{server.key}: /score answered {response.status_code}: {response.text}")
-    sources = response.json()["secrets"]
+    status, answer = procs.score(server.url, BODY)
+    if status != 200:
+        raise RuntimeError(f"{server.key}: /score answered {status}: {answer}")
+    sources = answer["secrets"]
     injected = all(s == "injected" for s in sources.values())
     if injected != expect_injected:
         raise RuntimeError(f"{server.key}: unexpected secret sources {json.dumps(sources)}")
@@ -248,22 +205,23 @@ def run(params: Params, workdir: Path) -> Outcome:
     """Start the mock and both servers; A/B/B/A rounds; stop everything."""
     import secretinj_runtime as sir
 
-    if not SCORE_SCRIPT.exists():
-        raise RuntimeError(f"{SCORE_SCRIPT} does not exist")
-    references = deployment_variables()
+    if not procs.SCORE_SCRIPT.exists():
+        raise RuntimeError(f"{procs.SCORE_SCRIPT} does not exist")
+    references = procs.deployment_variables()
     servers: list[Server] = []
-    mock = MockProcess(workdir)  # the demo state: aoai-conn, multi-conn, demo-kv, model API
+    mock = start_mock(workdir)  # the demo state: aoai-conn, multi-conn, demo-kv, model API
     try:
-        with patched_environ(mock.env):
+        env = mock_env(mock)
+        with patched_environ(env):
             injected = dict(references)
             sir.SecretResolver().resolve_environment(environ=injected)
-        fetched_here = mock.route_count("listsecrets")
+        fetched_here = mock.count("listsecrets")
         say("starting azmlinfsrv twice: secrets as references (runtime), and injected")
         servers.append(
-            start_server("runtime", {**mock.env, **references}, workdir, params.start_timeout_s)
+            start_server("runtime", {**env, **references}, workdir, params.start_timeout_s)
         )
         servers.append(
-            start_server("injected", {**mock.env, **injected}, workdir, params.start_timeout_s)
+            start_server("injected", {**env, **injected}, workdir, params.start_timeout_s)
         )
         _check_sources(servers[0], expect_injected=False)
         _check_sources(servers[1], expect_injected=True)
@@ -276,11 +234,11 @@ def run(params: Params, workdir: Path) -> Outcome:
         for i in range(params.rounds):
             for server in servers if i % 2 == 0 else reversed(servers):
                 server.measure(params.threads, params.requests_per_thread)
-        listsecrets = mock.route_count("listsecrets") - fetched_here
+        listsecrets = mock.count("listsecrets") - fetched_here
         say("Python calls per request, in-process under cProfile (deterministic)")
         calls = {
-            "runtime": calls_per_request({**mock.env, **references}, params.profile_requests),
-            "injected": calls_per_request({**mock.env, **injected}, params.profile_requests),
+            "runtime": calls_per_request({**env, **references}, params.profile_requests),
+            "injected": calls_per_request({**env, **injected}, params.profile_requests),
         }
     finally:
         for server in servers:
@@ -351,11 +309,7 @@ def _outcome(
 
 def chart(outcome: Outcome, path: Path) -> None:
     """Requests/second per round for both servers."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     rps = outcome.samples["rps"]
     fig, ax = plt.subplots(figsize=(8, 4.5))
     labels = {"runtime": "references, resolved in init()", "injected": "injected (fast path)"}

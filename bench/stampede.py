@@ -30,14 +30,18 @@ from pathlib import Path
 from typing import Any
 
 from bench._common import (
-    MockProcess,
     Outcome,
     Record,
     median,
+    mock_env,
     patched_environ,
+    preload_clients,
+    pyplot,
     record,
     say,
+    start_mock,
 )
+from sample_score import procs
 
 NAME = "stampede"
 ARM_SCOPE = "https://management.azure.com/.default"
@@ -221,7 +225,7 @@ def naive_replica(params: Params) -> Callable[[], tuple[bool, int]]:
 
 
 def stampede(
-    kind: str, replica: Callable[[], tuple[bool, int]], params: Params, mock: MockProcess
+    kind: str, replica: Callable[[], tuple[bool, int]], params: Params, mock: procs.MockProcess
 ) -> RunResult:
     """Release every replica at once; wait for all of them; collect what the mock saw."""
     n = params.replicas
@@ -249,8 +253,8 @@ def stampede(
     if any(t.is_alive() for t in threads):
         raise RuntimeError(f"{kind}: replicas still running after {params.join_timeout_s} s")
     wall_s = max(ready_s)
-    log = mock.requests("listsecrets")
-    attempts = mock.route_count("listsecrets")
+    log = mock.request_log("listsecrets")
+    attempts = mock.count("listsecrets")
     return RunResult(
         kind,
         ready,
@@ -265,25 +269,14 @@ def stampede(
 
 def run(params: Params, workdir: Path) -> Outcome:
     """Runtime and naive stampedes, interleaved, plus one with the bucket off."""
-    import azure.identity  # noqa: F401 - imported up front, not by 100 threads at once
-    import requests  # noqa: F401
-
-    import secretinj_runtime.connections
-    import secretinj_runtime.identity
-    import secretinj_runtime.keyvault
-    import secretinj_runtime.transport  # noqa: F401
-
-    mock = MockProcess(
-        workdir, state=mock_state(params), throttle=(params.capacity, params.refill_per_s)
-    )
-    try:
-        with patched_environ(mock.env):
-            return _measure(params, mock)
-    finally:
-        mock.stop()
+    preload_clients()  # up front, not by 100 threads at once
+    throttle = (params.capacity, params.refill_per_s)
+    mock = start_mock(workdir, state=mock_state(params), throttle=throttle)
+    with mock, patched_environ(mock_env(mock)):
+        return _measure(params, mock)
 
 
-def _measure(params: Params, mock: MockProcess) -> Outcome:
+def _measure(params: Params, mock: procs.MockProcess) -> Outcome:
     runtime = runtime_replica(params)
     naive = naive_replica(params)
     say(
@@ -411,11 +404,7 @@ def _outcome(params: Params, unthrottled: RunResult, runs: list[RunResult]) -> O
 
 def chart(outcome: Outcome, path: Path) -> None:
     """Replicas ready over time: runtime runs, naive runs, and the bucket's best."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     p = outcome.samples["params"]
     fig, ax = plt.subplots(figsize=(10, 5))
     horizon = 1.0

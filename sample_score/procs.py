@@ -1,9 +1,10 @@
 """Run the mock and azmlinfsrv as local processes: free ports, process groups, readiness waits.
 
-Shared by ``make demo`` (`sample_score.demo`), ``docker/smoke.py --no-docker`` and the e2e
-tests. Every process starts in its own session, writes stdout and stderr to a log file (a
-pipe nobody drains would block it) and is stopped as a whole process group: SIGTERM, then
-SIGKILL after a deadline, so that gunicorn's workers never outlive a run.
+Shared by ``make demo`` (`sample_score.demo`), ``docker/smoke.py --no-docker``, the e2e
+tests and the benchmarks (``bench/``). Every process starts in its own session, writes stdout
+and stderr to a log file (a pipe nobody drains would block it) and is stopped as a whole
+process group: SIGTERM, then SIGKILL after a deadline, so that gunicorn's workers never
+outlive a run.
 """
 
 from __future__ import annotations
@@ -214,12 +215,30 @@ class MockProcess(Process):
             raise ProcessError(f"mock control {method} {path}: {response.status_code}")
         return response.json()
 
+    def counters(self) -> dict[str, Any]:
+        """Return the request counts: ``{"routes": {kind: n}, "names": {kind: {name: n}}}``."""
+        return dict(self.control("GET", "/counters"))
+
     def count(self, route: str, name: str | None = None) -> int:
         """Return how many requests of one route kind (and name) the mock has served."""
-        counters = self.control("GET", "/counters")
+        counters = self.counters()
         if name is None:
             return int(counters["routes"].get(route, 0))
         return int(counters["names"].get(route, {}).get(name, 0))
+
+    def request_log(self, route: str | None = None) -> list[dict[str, Any]]:
+        """Return the request log (its newest 10 000 entries), optionally of one route kind."""
+        suffix = f"?route={route}" if route else ""
+        return list(self.control("GET", f"/requests{suffix}"))
+
+    def reset(self) -> None:
+        """Put the mock back in its initial state: full bucket, empty request log."""
+        self.control("POST", "/reset")
+
+    def configure_throttle(self, capacity: int | None, refill_per_s: float | None) -> None:
+        """Replace the ARM write bucket with a full one; ``capacity=None`` turns it off."""
+        body = {"enabled": capacity is not None, "capacity": capacity, "refill_per_s": refill_per_s}
+        self.control("PUT", "/throttle", body)
 
 
 def mock_environ(url: str) -> dict[str, str]:
