@@ -80,11 +80,11 @@ def build_environment(
     """Return deployment variables, overridden by ``env_file``, overridden by ``base``.
 
     ``base`` defaults to the process environment. Raises `EnvFileError` or
-    `secretinj_runtime.lint.YamlFileError`.
+    `secretinj_runtime.deployment_yaml.YamlFileError`.
     """
     env: dict[str, str] = {}
     if deployment is not None:
-        from .lint import load_environment_variables
+        from .deployment_yaml import load_environment_variables
 
         env.update(load_environment_variables(deployment))
     if env_file is not None:
@@ -108,7 +108,7 @@ def run_command(
     """
     import secretinj_runtime as sir
 
-    from .lint import YamlFileError
+    from .deployment_yaml import YamlFileError
 
     try:
         env = build_environment(deployment, env_file)

@@ -192,7 +192,8 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _lint(args: argparse.Namespace) -> int:
-    from .lint import YamlFileError, lint_file, summary_line
+    from .deployment_yaml import YamlFileError
+    from .lint import lint_file, summary_line
 
     references = errors = warnings = unreadable = 0
     for path in args.files:

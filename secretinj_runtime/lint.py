@@ -15,21 +15,26 @@ from __future__ import annotations
 import re
 
 from .clouds import AZURE_PUBLIC_CLOUD, CLOUDS, Cloud, get_cloud
+from .deployment_yaml import (
+    ENV_KEY,
+    TAG,
+    compose_file,
+    entries,
+    environment_mappings,
+    is_str,
+    line_of,
+)
 from .errors import ReferenceSyntaxError, SecretInjectionError, UntrustedEndpointError
 from .references import KeyVaultReference, is_reference, parse_reference
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from yaml.nodes import MappingNode, Node
 
 ERROR = "error"
 WARNING = "warning"
-ENV_KEY = "environment_variables"
 CLOUD_VARIABLE = "SECRETINJ_CLOUD"
 
-_TAG = "tag:yaml.org,2002:"
 _PORTABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _BARE_REFERENCE = ("azureml://connections/", "keyvault:https://")
 
@@ -54,10 +59,6 @@ class Finding:
 
     def __repr__(self) -> str:
         return f"Finding({str(self)!r})"
-
-
-class YamlFileError(Exception):
-    """A file cannot be read or is not valid YAML; the message names the file (and line)."""
 
 
 class LintResult:
@@ -173,58 +174,6 @@ def _vault_cloud(ref: KeyVaultReference) -> Cloud | None:
     return None
 
 
-# -- files ----------------------------------------------------------------------------------
-
-
-def compose_file(path: str) -> list[Node]:
-    """Read ``path`` and return the root node of each YAML document.
-
-    Raises `YamlFileError` (naming the file, and the line for a YAML error).
-    """
-    import yaml
-
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except UnicodeDecodeError:
-        raise YamlFileError(f"{path}: cannot read: not UTF-8 text") from None
-    except OSError as ex:
-        raise YamlFileError(f"{path}: cannot read: {ex.strerror or ex}") from None
-    try:
-        return [n for n in yaml.compose_all(text, Loader=yaml.SafeLoader) if n is not None]
-    except yaml.MarkedYAMLError as ex:
-        mark = ex.problem_mark or ex.context_mark
-        line = f":{mark.line + 1}" if mark is not None else ""
-        what = " ".join(p for p in (ex.context, ex.problem) if p)
-        raise YamlFileError(f"{path}{line}: invalid YAML: {what}") from None
-    except yaml.YAMLError as ex:
-        raise YamlFileError(f"{path}: invalid YAML: {ex}") from None
-
-
-def environment_mappings(root: Node) -> Iterator[tuple[Node, Node]]:
-    """Yield ``(key node, value node)`` of every ``environment_variables`` key under ``root``."""
-    from yaml.nodes import MappingNode, SequenceNode
-
-    seen: set[int] = set()
-    stack: list[Node] = [root]
-    found: list[tuple[Node, Node]] = []
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:  # aliases may make the graph recursive
-            continue
-        seen.add(id(node))
-        if isinstance(node, MappingNode):
-            for key, value in node.value:
-                if _is_str(key) and key.value == ENV_KEY:
-                    found.append((key, value))
-                else:
-                    stack.append(value)
-        elif isinstance(node, SequenceNode):
-            stack.extend(node.value)
-    found.sort(key=lambda kv: (kv[0].start_mark.line, kv[0].start_mark.column))
-    yield from found
-
-
 def lint_file(path: str, cloud: Cloud | None = None) -> LintResult:
     """Lint every ``environment_variables`` mapping of ``path``; raise `YamlFileError`.
 
@@ -242,11 +191,11 @@ def lint_file(path: str, cloud: Cloud | None = None) -> LintResult:
             if id(node) in linted:  # one mapping shared through an alias
                 continue
             linted.add(id(node))
-            if isinstance(node, ScalarNode) and node.tag == _TAG + "null":
+            if isinstance(node, ScalarNode) and node.tag == TAG + "null":
                 continue  # `environment_variables:` with nothing under it
             if not isinstance(node, MappingNode):
                 findings.append(
-                    Finding(path, _line(key), ERROR, None, f"{ENV_KEY} must be a mapping")
+                    Finding(path, line_of(key), ERROR, None, f"{ENV_KEY} must be a mapping")
                 )
                 continue
             refs, found = _lint_mapping(path, node, cloud)
@@ -263,15 +212,15 @@ def _lint_mapping(path: str, node: MappingNode, cloud: Cloud | None) -> tuple[in
 
     findings: list[Finding] = []
     references = 0
-    entries = _entries(node)
-    mapping_cloud, cloud_error = _mapping_cloud(entries)
+    pairs = entries(node)
+    mapping_cloud, cloud_error = _mapping_cloud(pairs)
     seen: dict[str, int] = {}
-    for key, value, merged in entries:
-        line = _line(key)
-        if key.tag == _TAG + "merge":
+    for key, value, merged in pairs:
+        line = line_of(key)
+        if key.tag == TAG + "merge":
             findings.append(Finding(path, line, ERROR, None, "'<<' must merge mappings"))
             continue
-        if not isinstance(key, ScalarNode) or key.tag == _TAG + "null":
+        if not isinstance(key, ScalarNode) or key.tag == TAG + "null":
             findings.append(Finding(path, line, ERROR, None, "a variable name must be a scalar"))
             continue
         name = key.value
@@ -290,10 +239,10 @@ def _lint_mapping(path: str, node: MappingNode, cloud: Cloud | None) -> tuple[in
         if not isinstance(value, ScalarNode):
             add(ERROR, "the value must be a string, number or boolean")
             continue
-        if value.tag == _TAG + "null":
+        if value.tag == TAG + "null":
             add(WARNING, "has no value (null): it is set to an empty string")
             continue
-        if value.tag != _TAG + "str":
+        if value.tag != TAG + "str":
             continue  # numbers, booleans, dates: converted to strings, never references
         if is_reference(value.value):
             references += 1
@@ -302,33 +251,11 @@ def _lint_mapping(path: str, node: MappingNode, cloud: Cloud | None) -> tuple[in
     return references, findings
 
 
-def _entries(node: MappingNode, depth: int = 0) -> list[tuple[Node, Node, bool]]:
-    """Return ``(key, value, merged)`` of a mapping, YAML merge keys (``<<``) expanded.
-
-    Later entries win: merged ones come first, the mapping's own keys after them.
-    """
-    from yaml.nodes import MappingNode, SequenceNode
-
-    merged: list[tuple[Node, Node, bool]] = []
-    own: list[tuple[Node, Node, bool]] = []
-    for key, value in node.value:
-        if key.tag != _TAG + "merge":
-            own.append((key, value, False))
-            continue
-        sources = value.value if isinstance(value, SequenceNode) else [value]
-        if depth > 20 or not all(isinstance(s, MappingNode) for s in sources):
-            own.append((key, value, False))  # reported by the caller
-            continue
-        for source in reversed(sources):  # the first mapping listed takes precedence
-            merged += [(k, v, True) for k, v, _ in _entries(source, depth + 1)]
-    return merged + own
-
-
 def _mapping_cloud(entries: list[tuple[Node, Node, bool]]) -> tuple[Cloud | None, str | None]:
     """Return the cloud the mapping's ``SECRETINJ_CLOUD`` names (or an error message)."""
     raw: str | None = None
     for key, value, _ in entries:
-        if _is_str(key) and key.value == CLOUD_VARIABLE and _is_str(value):
+        if is_str(key) and key.value == CLOUD_VARIABLE and is_str(value):
             raw = value.value
     if not raw:
         return None, None
@@ -336,74 +263,6 @@ def _mapping_cloud(entries: list[tuple[Node, Node, bool]]) -> tuple[Cloud | None
         return get_cloud(raw), None
     except SecretInjectionError as ex:
         return None, ex.message
-
-
-def load_environment_variables(path: str) -> dict[str, str]:
-    """Return the ``environment_variables`` of deployment file ``path`` as strings.
-
-    Values are converted the way the deployment's JSON carries them (``true``, ``1.5``; null
-    becomes an empty string). A file without the mapping gives ``{}``. Raises `YamlFileError`
-    when the file is unreadable or invalid, holds several mappings or a non-scalar value.
-    """
-    from yaml.nodes import MappingNode, ScalarNode
-
-    found = [kv for root in compose_file(path) for kv in environment_mappings(root)]
-    if len(found) > 1:
-        lines = ", ".join(str(_line(k)) for k, _ in found)
-        raise YamlFileError(
-            f"{path}: {len(found)} {ENV_KEY} mappings (lines {lines}): expected one"
-        )
-    env: dict[str, str] = {}
-    if not found:
-        return env
-    key, node = found[0]
-    if isinstance(node, ScalarNode) and node.tag == _TAG + "null":
-        return env
-    if not isinstance(node, MappingNode):
-        raise YamlFileError(f"{path}:{_line(key)}: {ENV_KEY} must be a mapping")
-    for name_node, value, _ in _entries(node):
-        if (
-            not isinstance(name_node, ScalarNode)
-            or name_node.tag == _TAG + "merge"
-            or not isinstance(value, ScalarNode)
-        ):
-            raise YamlFileError(
-                f"{path}:{_line(name_node)}: {ENV_KEY} must map names to strings, numbers "
-                "or booleans"
-            )
-        env[str(name_node.value)] = _scalar_text(value)
-    return env
-
-
-def _scalar_text(node: Node) -> str:
-    """Return a scalar as the string the platform would inject."""
-    from yaml.constructor import SafeConstructor
-    from yaml.nodes import ScalarNode
-
-    assert isinstance(node, ScalarNode)
-    tag = node.tag.removeprefix(_TAG)
-    if tag == "str":
-        return str(node.value)
-    if tag == "null":
-        return ""
-    constructor = SafeConstructor()
-    if tag == "bool":
-        return "true" if constructor.construct_yaml_bool(node) else "false"
-    if tag == "int":
-        return str(constructor.construct_yaml_int(node))
-    if tag == "float":
-        return str(constructor.construct_yaml_float(node))
-    return str(node.value)
-
-
-def _is_str(node: Node) -> bool:
-    from yaml.nodes import ScalarNode
-
-    return isinstance(node, ScalarNode) and node.tag == _TAG + "str"
-
-
-def _line(node: Node) -> int:
-    return int(node.start_mark.line) + 1
 
 
 # -- the command ----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from secretinj_runtime import lint
+from secretinj_runtime import deployment_yaml, lint
 from secretinj_runtime.cli import main
 from tests.cli.clihelp import DATA, MODULE, ROOT, base_env
 
@@ -239,7 +239,7 @@ def test_check_value(value: str, expected: list[str]) -> None:
 
 
 def test_load_environment_variables_as_the_platform_sets_them(tmp_path: Path) -> None:
-    env = lint.load_environment_variables(data("valid.yml"))
+    env = deployment_yaml.load_environment_variables(data("valid.yml"))
     assert env["WORKER_COUNT"] == "2"
     assert env["STREAMING"] == "true"
     assert env["TEMPERATURE"] == "0.7"
@@ -248,14 +248,16 @@ def test_load_environment_variables_as_the_platform_sets_them(tmp_path: Path) ->
     two = tmp_path / "two.yml"
     two.write_text("a:\n  environment_variables: {X: 1}\nb:\n  environment_variables: {Y: 2}\n")
     with pytest.raises(
-        lint.YamlFileError, match=r"2 environment_variables mappings \(lines 2, 4\)"
+        deployment_yaml.YamlFileError, match=r"2 environment_variables mappings \(lines 2, 4\)"
     ):
-        lint.load_environment_variables(str(two))
+        deployment_yaml.load_environment_variables(str(two))
     nested = tmp_path / "nested.yml"
     nested.write_text("environment_variables:\n  X: {a: 1}\n")
-    with pytest.raises(lint.YamlFileError, match=r"nested.yml:2: environment_variables must map"):
-        lint.load_environment_variables(str(nested))
-    assert lint.load_environment_variables(data("no_env.yml")) == {}
+    with pytest.raises(
+        deployment_yaml.YamlFileError, match=r"nested.yml:2: environment_variables must map"
+    ):
+        deployment_yaml.load_environment_variables(str(nested))
+    assert deployment_yaml.load_environment_variables(data("no_env.yml")) == {}
 
 
 def test_merge_keys(capsys: pytest.CaptureFixture[str]) -> None:
@@ -276,4 +278,4 @@ def test_merged_variables_for_run(tmp_path: Path) -> None:
     path.write_text(
         "c: &c {A: 1, B: 2}\nd: &d {B: 3}\nenvironment_variables:\n  <<: [*d, *c]\n  A: own\n"
     )
-    assert lint.load_environment_variables(str(path)) == {"A": "own", "B": "3"}
+    assert deployment_yaml.load_environment_variables(str(path)) == {"A": "own", "B": "3"}
