@@ -4,10 +4,7 @@
 of a CLI v2 deployment file, or one nested anywhere, in any document of the file) and checks
 each value the way the runtime would read it: the reference grammar, connection and secret
 names, versions, and that a Key Vault host is a vault of a known cloud. `check_value` checks
-one value. `load_environment_variables` reads the variables as the platform would inject
-them (values converted to strings), for ``secretinj run --deployment``.
-
-PyYAML is imported inside the functions: importing this module stays light.
+one value. Reading the files is `deployment_yaml`'s job (PyYAML, imported lazily).
 """
 
 from __future__ import annotations
