@@ -336,7 +336,7 @@ def _origin(url: str) -> str:
 def _log_retry(retry_state: RetryCallState) -> None:
     outcome = retry_state.outcome
     ex = outcome.exception() if outcome is not None else None
-    _logger.info(
+    _logger.debug(
         "attempt %d failed (%s); retrying in %.2f s",
         retry_state.attempt_number,
         ex.message if isinstance(ex, SecretInjectionError) else type(ex).__name__,
