@@ -16,6 +16,7 @@ from secretinj_runtime import Status
 from secretinj_runtime.mock import defaults
 from secretinj_runtime.mock.testing import MockServer, run_mock
 from secretinj_runtime.transport import RetryPolicy
+from tests.fakes import FakeClock
 from tests.unit.test_connections import CREDENTIALS
 
 AOAI_KEY = "${{azureml://connections/aoai-conn/credentials/key}}"
@@ -241,3 +242,29 @@ def test_concurrent_cold_callers_share_one_call_per_connection(mock: MockServer)
     assert results == [defaults.AOAI_KEY] * 16
     assert mock.count("listsecrets") == 1
     assert mock.count("msi") == 1
+
+
+def test_rotation_reaches_a_running_process_after_the_ttl_on_a_fake_clock(
+    mock: MockServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FakeClock()
+    r = resolver(mock, clock=clock, cache_ttl_s=60, max_stale_s=600)
+    env = {"K": AOAI_KEY}
+    r.resolve_environment(environ=env)
+    changed: list[str] = []
+    r.on_change("K", changed.append)
+    new_key = mock.rotate_connection_key("aoai-conn")
+    clock.now += 59
+    assert r.get_secret("K", environ=env) == defaults.AOAI_KEY, "still fresh"
+    clock.now += 2
+    assert r.get_secret("K", environ=env) == new_key, "stale: fetched again, no refresh() needed"
+    assert changed == ["K"]
+    assert env["K"] == new_key
+
+    # The next refresh fails (503s): the last good value is served, with a warning.
+    mock.queue_fault("listsecrets", 503, count=10)
+    clock.now += 61
+    with caplog.at_level(logging.WARNING, logger="secretinj_runtime"):
+        assert r.get_secret("K", environ=env) == new_key
+    assert "serving the value fetched 61 s ago" in caplog.text
+    assert mock.count("listsecrets") == 2 + 3  # two fetches, then three failed attempts
