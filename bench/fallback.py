@@ -39,6 +39,7 @@ from bench._common import (
     pyplot,
     quartiles,
     record,
+    save_figure,
     say,
     start_mock,
 )
@@ -489,9 +490,7 @@ def chart(outcome: Outcome, path: Path) -> None:
     ax2.set_ylabel("ms (median, IQR)")
     ax2.set_title("growth with the number of variables", fontsize=10)
     ax2.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -34,6 +34,7 @@ from bench._common import (
     patched_environ,
     pyplot,
     record,
+    save_figure,
     say,
     start_mock,
 )
@@ -322,9 +323,7 @@ def chart(outcome: Outcome, path: Path) -> None:
     ax.set_ylim(bottom=0)
     ax.set_title("sample score under azmlinfsrv (1 worker), dotted: medians", fontsize=10)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":  # pragma: no cover

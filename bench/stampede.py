@@ -38,6 +38,7 @@ from bench._common import (
     preload_clients,
     pyplot,
     record,
+    save_figure,
     say,
     start_mock,
 )
@@ -434,9 +435,7 @@ def chart(outcome: Outcome, path: Path) -> None:
         fontsize=10,
     )
     ax.set_ylim(0, n * 1.05)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":  # pragma: no cover

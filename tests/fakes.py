@@ -23,6 +23,29 @@ WORKSPACE_ID = (
 )
 ARM = "https://management.azure.com"
 
+#: Credentials of one connection per authType of REFERENCE.md (AAD and None carry none).
+CREDENTIALS: dict[str, dict[str, Any]] = {
+    "ApiKey": {"key": "api-key-value"},
+    "CustomKeys": {"keys": {"OPENAI_API_KEY": "openai-value", "OTHER": "other-value"}},
+    "AccessKey": {"accessKeyId": "akid-value", "secretAccessKey": "sak-value"},
+    "AccountKey": {"key": "account-key-value"},
+    "SAS": {"sas": "sv=2024&sig=abc"},
+    "PAT": {"pat": "pat-value"},
+    "UsernamePassword": {"username": "svc", "password": "pw-value", "securityToken": "st-value"},
+    "ServicePrincipal": {"clientId": "cid", "clientSecret": "cs-value", "tenantId": "tid"},
+    "ManagedIdentity": {"resourceId": "/subscriptions/x/uai", "clientId": "mi-cid"},
+    "OAuth2": {
+        "authUrl": "https://login.example.com",
+        "clientId": "oc",
+        "clientSecret": "ocs-value",
+        "developerToken": "dt-value",
+        "password": "opw",
+        "refreshToken": "rt-value",
+        "tenantId": "ot",
+        "username": "ou",
+    },
+}
+
 
 class Reply:
     """One scripted answer: a status with a JSON (or raw) body, or an exception to raise."""

@@ -16,8 +16,7 @@ from secretinj_runtime import Status
 from secretinj_runtime.mock import defaults
 from secretinj_runtime.mock.testing import MockServer, run_mock
 from secretinj_runtime.transport import RetryPolicy
-from tests.fakes import FakeClock
-from tests.unit.test_connections import CREDENTIALS
+from tests.fakes import CREDENTIALS, FakeClock
 
 AOAI_KEY = "${{azureml://connections/aoai-conn/credentials/key}}"
 DB = "${{keyvault:https://demo-kv.vault.azure.net/secrets/db-password}}"

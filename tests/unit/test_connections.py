@@ -3,35 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
 import secretinj_runtime as sir
 from secretinj_runtime.connections import extract, secret_values
-from tests.fakes import connection_body
-
-CREDENTIALS: dict[str, dict[str, Any]] = {
-    "ApiKey": {"key": "api-key-value"},
-    "CustomKeys": {"keys": {"OPENAI_API_KEY": "openai-value", "OTHER": "other-value"}},
-    "AccessKey": {"accessKeyId": "akid-value", "secretAccessKey": "sak-value"},
-    "AccountKey": {"key": "account-key-value"},
-    "SAS": {"sas": "sv=2024&sig=abc"},
-    "PAT": {"pat": "pat-value"},
-    "UsernamePassword": {"username": "svc", "password": "pw-value", "securityToken": "st-value"},
-    "ServicePrincipal": {"clientId": "cid", "clientSecret": "cs-value", "tenantId": "tid"},
-    "ManagedIdentity": {"resourceId": "/subscriptions/x/uai", "clientId": "mi-cid"},
-    "OAuth2": {
-        "authUrl": "https://login.example.com",
-        "clientId": "oc",
-        "clientSecret": "ocs-value",
-        "developerToken": "dt-value",
-        "password": "opw",
-        "refreshToken": "rt-value",
-        "tenantId": "ot",
-        "username": "ou",
-    },
-}
+from tests.fakes import CREDENTIALS, connection_body
 
 
 def ref(tail: str) -> sir.ConnectionReference:
