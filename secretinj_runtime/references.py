@@ -128,39 +128,73 @@ Reference = ConnectionReference | KeyVaultReference
 def is_reference(text: object) -> bool:
     """Tell whether ``text`` is, or tries to be, a secret reference.
 
-    True for every ``${{...}}`` value and for any value that mentions ``${{azureml://`` or
-    ``${{keyvault:``: such a value must never be passed on as a literal. `parse_reference`
-    tells whether it is valid.
+    True for every value that contains ``${{``: such a value is never passed on as a literal.
+    `parse_reference` tells whether it is valid (a reference must be the whole value).
     """
-    if not isinstance(text, str) or _OPEN not in text:
-        return False
-    stripped = text.strip()
-    if stripped.startswith(_OPEN) and stripped.endswith(_CLOSE):
-        return True
-    compact = text.replace(" ", "")
-    return f"{_OPEN}{_CONNECTION_PREFIX[:10]}" in compact or f"{_OPEN}{_KEYVAULT_PREFIX}" in compact
+    return isinstance(text, str) and _OPEN in text
+
+
+def reference_excerpt(text: str, limit: int = 160) -> str:
+    """Return the ``${{...}}`` part of ``text`` (shortened), never the text around it.
+
+    A value that failed to parse may be a password or a URL with credentials that merely
+    contains a reference: messages and reports show this excerpt, not the value.
+    """
+    start = text.find(_OPEN)
+    if start < 0:
+        return "(no '${{')"
+    end = text.find(_CLOSE, start + len(_OPEN))
+    part = text[start:] if end < 0 else text[start : end + len(_CLOSE)]
+    part = " ".join(part.split())  # one line, whatever the value held
+    if len(part) > limit:
+        part = part[: limit - 4] + " ..."
+    return part
 
 
 def parse_reference(text: str) -> ConnectionReference | KeyVaultReference:
-    """Parse a reference; raise `ReferenceSyntaxError` saying what is wrong."""
+    """Parse a reference; raise `ReferenceSyntaxError` saying what is wrong.
+
+    The error's ``reference`` is `reference_excerpt` of ``text``: nothing outside ``${{...}}``.
+    """
     if not isinstance(text, str):
         raise ReferenceSyntaxError(f"a reference must be a string, not {type(text).__name__}")
     stripped = text.strip()
-    if not (stripped.startswith(_OPEN) and stripped.endswith(_CLOSE)):
-        if is_reference(stripped):
-            raise ReferenceSyntaxError(
-                "a reference must be the whole value, '${{...}}', not part of a longer string",
-                reference=_safe(stripped),
-            )
-        raise ReferenceSyntaxError("a reference has the form '${{...}}'", reference=_safe(stripped))
-    body = stripped[len(_OPEN) : -len(_CLOSE)].strip()
+    ref = reference_excerpt(stripped)
+    if _OPEN not in stripped:
+        raise ReferenceSyntaxError("a reference has the form '${{...}}'", reference=ref)
+    if not stripped.startswith(_OPEN):
+        raise ReferenceSyntaxError(
+            "a reference must be the whole value: there is text before '${{' (the platform "
+            "resolves only a value that is exactly one '${{...}}')",
+            reference=ref,
+        )
+    close = stripped.find(_CLOSE, len(_OPEN))
+    if close < 0:
+        raise ReferenceSyntaxError("the closing '}}' is missing", reference=ref)
+    if close + len(_CLOSE) != len(stripped):
+        raise ReferenceSyntaxError(
+            "a reference must be the whole value: there is text after the closing '}}'",
+            reference=ref,
+        )
+    body = stripped[len(_OPEN) : close].strip()
+    if _OPEN in body:
+        raise ReferenceSyntaxError(
+            "'${{' inside a reference: one reference per value", reference=ref
+        )
     if body.startswith(_CONNECTION_PREFIX):
-        return _parse_connection(body[len(_CONNECTION_PREFIX) :], stripped)
+        return _parse_connection(body[len(_CONNECTION_PREFIX) :], ref)
     if body.startswith(_KEYVAULT_PREFIX):
-        return _parse_keyvault(body[len(_KEYVAULT_PREFIX) :].strip(), stripped)
+        return _parse_keyvault(body[len(_KEYVAULT_PREFIX) :].strip(), ref)
+    for prefix in (_CONNECTION_PREFIX, _KEYVAULT_PREFIX):
+        if body.lower().startswith(prefix):
+            raise ReferenceSyntaxError(
+                f"write '{prefix}' in lower case, as the platform does: "
+                f"{body[: len(prefix)]!r} differs only in case",
+                reference=ref,
+            )
     raise ReferenceSyntaxError(
         "unknown reference kind: expected 'azureml://connections/...' or 'keyvault:https://...'",
-        reference=_safe(stripped),
+        reference=ref,
     )
 
 
@@ -174,10 +208,13 @@ def variable_reference(name: str, value: str) -> ConnectionReference | KeyVaultR
         raise ex.for_variable(name) from None
 
 
-def _parse_connection(path: str, text: str) -> ConnectionReference:
+def _parse_connection(path: str, ref: str) -> ConnectionReference:
+    if path.endswith("/"):
+        raise ReferenceSyntaxError(
+            "the path ends with '/': remove the trailing slash", reference=ref
+        )
     parts = path.split("/")
     name = parts[0]
-    ref = _safe(text)
     if not matches(CONNECTION_NAME, name):
         raise ReferenceSyntaxError(
             f"connection name {name!r} is invalid: 3 to 33 characters, letters, digits, "
@@ -201,14 +238,17 @@ def _parse_connection(path: str, text: str) -> ConnectionReference:
     )
 
 
-def _parse_keyvault(url: str, text: str) -> KeyVaultReference:
-    ref = _safe(text)
+def _parse_keyvault(url: str, ref: str) -> KeyVaultReference:
     if not url.lower().startswith("https://"):
         raise ReferenceSyntaxError("a Key Vault reference must be an https:// URL", reference=ref)
     host, _, path = url[len("https://") :].partition("/")
     if not matches(_HOST, host):
         raise ReferenceSyntaxError(
             f"invalid Key Vault host {host!r} (no port, user or query allowed)", reference=ref
+        )
+    if path.endswith("/"):
+        raise ReferenceSyntaxError(
+            "the URL ends with '/': remove the trailing slash", reference=ref
         )
     parts = path.split("/")
     if len(parts) not in (2, 3) or parts[0] != "secrets":
@@ -226,8 +266,3 @@ def _parse_keyvault(url: str, text: str) -> KeyVaultReference:
             f"secret version {version!r} is invalid: 32 hexadecimal characters", reference=ref
         )
     return KeyVaultReference(host, parts[1], version)
-
-
-def _safe(text: str, limit: int = 200) -> str:
-    """Shorten a reference for messages (a reference is not a secret, but keep errors short)."""
-    return text if len(text) <= limit else text[: limit - 3] + "..."

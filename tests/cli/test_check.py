@@ -118,7 +118,7 @@ def test_invalid_reference_and_unknown_workspace_need_no_mock(cli: Cli) -> None:
     rows = table_rows(result.stdout)
     assert rows["EMBEDDED"][0] == "INVALID_SYNTAX"
     assert rows["AOAI_API_KEY"][0] == "WORKSPACE_UNKNOWN"
-    assert "not part of a longer string" in result.stdout
+    assert "must be the whole value" in result.stdout
     assert cli.mock.requests() == []
 
 

@@ -55,7 +55,10 @@ def test_embedded_reference_is_an_error(capsys: pytest.CaptureFixture[str]) -> N
     code, lines, _ = run_lint(capsys, path)
 
     assert code == 1
-    message = "a reference must be the whole value, '${{...}}', not part of a longer string"
+    message = (
+        "a reference must be the whole value: there is text before '${{' (the platform "
+        "resolves only a value that is exactly one '${{...}}')"
+    )
     assert lines == [
         f"{path}:3: error: AUTH_HEADER: {message}",
         f"{path}:4: error: DSN: {message}",

@@ -65,7 +65,8 @@ def test_identity_is_case_insensitive_for_grouping() -> None:
         ("${{azureml://connections/ab}}", "connection name 'ab' is invalid"),
         ("${{azureml://connections/-bad-name}}", "is invalid"),
         ("${{azureml://connections/aoai/credentials}}", "unexpected path '/credentials'"),
-        ("${{azureml://connections/aoai/credentials/}}", "empty or invalid credentials key"),
+        ("${{azureml://connections/aoai/credentials/}}", "remove the trailing slash"),
+        ("${{azureml://connections/aoai/credentials/ }}", "remove the trailing slash"),
         ("${{azureml://connections/aoai/secrets/key}}", "expected nothing, '/target'"),
         ("${{azureml://connections/aoai/target/x}}", "unexpected path"),
         ("${{azureml://workspaces/aoai}}", "unknown reference kind"),
@@ -74,7 +75,14 @@ def test_identity_is_case_insensitive_for_grouping() -> None:
         ("${{keyvault:https://kv.vault.azure.net/keys/a}}", "'https://<vault host>/secrets/<name>"),
         ("${{keyvault:https://kv.vault.azure.net/secrets/a_b}}", "secret name 'a_b' is invalid"),
         ("${{keyvault:https://kv.vault.azure.net/secrets/a/notahexversion}}", "32 hexadecimal"),
-        ("${{keyvault:https://kv.vault.azure.net/secrets/a/}}", "32 hexadecimal"),
+        ("${{keyvault:https://kv.vault.azure.net/secrets/a/}}", "remove the trailing slash"),
+        ("${{keyvault:https://kv.vault.azure.net/secrets/a", "the closing '}}' is missing"),
+        ("${{azureml://connections/aoai/target}} tail", "text after the closing '}}'"),
+        ("${{azureml://connections/a1}}${{azureml://connections/b2}}", "text after"),
+        ("${{KeyVault:https://v.vault.azure.net/secrets/a}}", "differs only in case"),
+        ("${{AzureML://connections/aoai}}", "differs only in case"),
+        ("Bearer ${{KeyVault:https://v.vault.azure.net/secrets/a}}", "the whole value"),
+        ("x ${{ anything at all", "the whole value"),
         ("${{}}", "unknown reference kind"),
         ("${{ secrets.OPENAI_KEY }}", "unknown reference kind"),
         ("Bearer ${{azureml://connections/aoai/credentials/key}}", "the whole value"),
@@ -119,3 +127,30 @@ def test_long_garbage_is_shortened_in_the_error() -> None:
     with pytest.raises(ReferenceSyntaxError) as info:
         sir.parse_reference(text)
     assert len(str(info.value)) < 400
+
+
+def test_an_invalid_value_is_never_echoed_beyond_its_reference() -> None:
+    password = "Hunter2-very-secret"
+    value = f"postgresql://app:{password}@db/app?sslpassword=${{{{keyvault:not a url}}}}&x=1"
+    assert sir.is_reference(value)
+    with pytest.raises(ReferenceSyntaxError) as info:
+        sir.parse_reference(value)
+    assert password not in str(info.value)
+    assert password not in repr(info.value)
+    assert info.value.reference == "${{keyvault:not a url}}"
+    assert "postgresql" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "excerpt"),
+    [
+        ("pre ${{azureml://connections/a}} post", "${{azureml://connections/a}}"),
+        ("pre ${{keyvault:https://x", "${{keyvault:https://x"),
+        ("${{a\nb}}", "${{a b}}"),
+        ("no reference", "(no '${{')"),
+    ],
+)
+def test_reference_excerpt(value: str, excerpt: str) -> None:
+    from secretinj_runtime.references import reference_excerpt
+
+    assert reference_excerpt(value) == excerpt
