@@ -18,7 +18,7 @@ from __future__ import annotations
 import _thread
 import os
 
-from ._constants import RAISE, EnvironmentVariables
+from ._constants import RAISE, VERSION, EnvironmentVariables
 from .clouds import Cloud, get_cloud
 from .environment import resolve_environment as _resolve_environment
 from .errors import (
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
     from .resolver import SecretResolver
 
-__version__ = "0.1.0"
+__version__ = VERSION
 
 __all__ = [
     "AccessDeniedError",
@@ -89,19 +89,36 @@ _default_config: tuple[str | None, ...] = ()
 def default_resolver(environ: Mapping[str, str] | None = None) -> SecretResolver:
     """Return the shared resolver the module-level functions use.
 
-    Built on first use from the environment, and built again if a configuration variable
-    (``SECRETINJ_*``, the workspace variables, the identity endpoint) changed since.
+    Built on first use from the environment, and built again (the old one closed) if a
+    configuration variable (``SECRETINJ_*``, the workspace variables, the identity endpoint)
+    changed since. A value the resolver wrote back itself (e.g. ``AZURE_CLIENT_ID`` that
+    held a reference) is not a change of configuration.
     """
     global _default, _default_config  # noqa: PLW0603 - the one lazily built default
     env: Mapping[str, str] = os.environ if environ is None else environ
-    config = tuple(env.get(v) for v in EnvironmentVariables.CONFIG)
+    old: SecretResolver | None = None
     with _default_lock:
-        if _default is None or config != _default_config:
+        current = _default
+        config = tuple(
+            (current and current._written_reference(v, env.get(v))) or env.get(v)
+            for v in EnvironmentVariables.CONFIG
+        )
+        if current is None or config != _default_config:
+            from ._forksafe import register_callback
             from .resolver import SecretResolver
 
-            _default = SecretResolver(environ=env)
+            register_callback(_after_fork_in_child)
+            old = current
+            _default = current = SecretResolver(environ=env)
             _default_config = config
-        return _default
+    if old is not None:
+        old.close()
+    return current
+
+
+def _after_fork_in_child() -> None:
+    global _default_lock  # noqa: PLW0603 - held by a parent thread, it would never be released
+    _default_lock = _thread.allocate_lock()
 
 
 def _config_environ(environ: Mapping[str, str] | None) -> Mapping[str, str] | None:
@@ -131,13 +148,12 @@ def resolve_environment(
     ``wait_for_access_s`` (default ``SECRETINJ_ACCESS_WAIT_S`` or 0) keeps retrying 403 and a
     missing identity that long, for a role assignment that is still propagating.
     """
-    env: MutableMapping[str, str] = os.environ if environ is None else environ
     if resolver is None and _default is not None:
         resolver = default_resolver(_config_environ(environ))
     return _resolve_environment(
         resolver,
         names,
-        env,
+        os.environ if environ is None else environ,
         write_back=write_back,
         required=required,
         wait_for_access_s=wait_for_access_s,
@@ -177,3 +193,17 @@ def mask_secrets(values: Iterable[str]) -> None:
     from .redaction import mask_secrets as _mask
 
     _mask(values)
+
+
+def _mask_what_run_resolved() -> None:
+    """Mask the values ``secretinj run`` resolved for this process (``SECRETINJ_RESOLVED``).
+
+    The one thing done at import, and only under ``secretinj run``: a ``score.py`` that logs
+    a key before calling anything here must not print it.
+    """
+    names = os.environ.get(EnvironmentVariables.RESOLVED)
+    if names:
+        mask_secrets(os.environ.get(n.strip(), "") for n in names.split(","))
+
+
+_mask_what_run_resolved()

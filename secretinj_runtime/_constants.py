@@ -25,6 +25,10 @@ class EnvironmentVariables:
     MAX_STALE_S = "SECRETINJ_MAX_STALE_S"
     REVOCATION_GRACE_S = "SECRETINJ_REVOCATION_GRACE_S"
     REFRESH_INTERVAL_S = "SECRETINJ_REFRESH_INTERVAL_S"
+    MIN_REFRESH_INTERVAL_S = "SECRETINJ_MIN_REFRESH_INTERVAL_S"
+    AZUREML_CLOUD = "AZUREML_CURRENT_CLOUD"
+    #: Set by ``secretinj run`` for its command: the names (never values) it resolved.
+    RESOLVED = "SECRETINJ_RESOLVED"
     MSI_ENDPOINT = "MSI_ENDPOINT"
     MSI_SECRET = "MSI_SECRET"  # noqa: S105 - a variable name, not a secret
     IDENTITY_ENDPOINT = "IDENTITY_ENDPOINT"
@@ -50,14 +54,20 @@ class EnvironmentVariables:
         MAX_STALE_S,
         REVOCATION_GRACE_S,
         REFRESH_INTERVAL_S,
+        MIN_REFRESH_INTERVAL_S,
+        AZUREML_CLOUD,
         MSI_ENDPOINT,
         IDENTITY_ENDPOINT,
     )
 
 
+#: The package version (``secretinj_runtime.__version__``), sent in the User-Agent.
+VERSION = "0.1.0"
+
 DEFAULT_CACHE_TTL_S = 3600.0
 DEFAULT_MAX_STALE_S = 86400.0
 DEFAULT_REVOCATION_GRACE_S = 300.0
+DEFAULT_MIN_REFRESH_INTERVAL_S = 5.0
 LISTSECRETS_API_VERSION = "2024-10-01"
 KEYVAULT_API_VERSION = "7.5"
 

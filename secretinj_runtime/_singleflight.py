@@ -1,4 +1,8 @@
-"""Single-flight: concurrent callers asking for the same key share one call."""
+"""Single-flight: concurrent callers asking for the same key share one call.
+
+Followers wait for the leader's outcome for a bounded time: a leader that never finishes
+(e.g. its thread does not exist in a forked child) cannot hang anybody for good.
+"""
 
 from __future__ import annotations
 
@@ -25,15 +29,27 @@ class SingleFlight:
         self._lock = threading.Lock()
         self._flights: dict[Hashable, _Flight] = {}
 
-    def do(self, key: Hashable, fn: Callable[[], object]) -> object:
-        """Return ``fn()``, or the result of the call for ``key`` already in flight."""
+    def do(
+        self,
+        key: Hashable,
+        fn: Callable[[], object],
+        *,
+        timeout_s: float | None = None,
+        on_timeout: Callable[[], BaseException] | None = None,
+    ) -> object:
+        """Return ``fn()``, or the result of the call for ``key`` already in flight.
+
+        A follower waits at most ``timeout_s`` and then raises ``on_timeout()`` (default
+        `TimeoutError`); the leader's own call is bounded by ``fn``.
+        """
         with self._lock:
             flight = self._flights.get(key)
             leader = flight is None
             if flight is None:
                 flight = self._flights[key] = _Flight()
         if not leader:
-            flight.done.wait()
+            if not flight.done.wait(timeout_s):
+                raise on_timeout() if on_timeout is not None else TimeoutError(str(key))
         else:
             try:
                 flight.result = fn()
@@ -46,3 +62,6 @@ class SingleFlight:
         if flight.error is not None:
             raise flight.error
         return flight.result
+
+    def __len__(self) -> int:
+        return len(self._flights)

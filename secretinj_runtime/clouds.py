@@ -8,12 +8,16 @@ from .errors import ConfigurationError
 class Cloud:
     """The endpoints and token scopes of one Azure cloud."""
 
-    __slots__ = ("arm_endpoint", "keyvault_suffix", "name")
+    __slots__ = ("arm_endpoint", "authority_host", "keyvault_suffix", "name")
 
-    def __init__(self, name: str, arm_endpoint: str, keyvault_suffix: str) -> None:
+    def __init__(
+        self, name: str, arm_endpoint: str, keyvault_suffix: str, authority_host: str
+    ) -> None:
         self.name = name
         self.arm_endpoint = arm_endpoint
         self.keyvault_suffix = keyvault_suffix
+        self.authority_host = authority_host
+        """Microsoft Entra authority of the cloud (for credentials other than managed ones)."""
 
     @property
     def arm_scope(self) -> str:
@@ -29,12 +33,23 @@ class Cloud:
         return f"Cloud({self.name!r})"
 
 
-AZURE_PUBLIC_CLOUD = Cloud("AzureCloud", "https://management.azure.com", ".vault.azure.net")
+AZURE_PUBLIC_CLOUD = Cloud(
+    "AzureCloud",
+    "https://management.azure.com",
+    ".vault.azure.net",
+    "login.microsoftonline.com",
+)
 AZURE_CHINA_CLOUD = Cloud(
-    "AzureChinaCloud", "https://management.chinacloudapi.cn", ".vault.azure.cn"
+    "AzureChinaCloud",
+    "https://management.chinacloudapi.cn",
+    ".vault.azure.cn",
+    "login.chinacloudapi.cn",
 )
 AZURE_US_GOVERNMENT = Cloud(
-    "AzureUSGovernment", "https://management.usgovcloudapi.net", ".vault.usgovcloudapi.net"
+    "AzureUSGovernment",
+    "https://management.usgovcloudapi.net",
+    ".vault.usgovcloudapi.net",
+    "login.microsoftonline.us",
 )
 
 CLOUDS = {c.name.lower(): c for c in (AZURE_PUBLIC_CLOUD, AZURE_CHINA_CLOUD, AZURE_US_GOVERNMENT)}

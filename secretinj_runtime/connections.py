@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .references import ConnectionReference
-    from .transport import Transport
+    from .transport import RetryPolicy, Transport
     from .workspace import Workspace
 
 
@@ -34,68 +34,73 @@ class ConnectionsClient:
         self.token = token
         self.api_version = api_version
 
-    def list_secrets(self, connection: str) -> dict[str, Any]:
-        """Return the ListSecrets response of ``connection`` (the ARM resource with secrets)."""
+    def list_secrets(self, connection: str, policy: RetryPolicy | None = None) -> dict[str, Any]:
+        """Return the ListSecrets response of ``connection`` (the ARM resource with secrets).
+
+        ``policy`` overrides the transport's retry policy for this call.
+        """
         url = self.workspace.listsecrets_url(self.arm_endpoint, connection, self.api_version)
         try:
             return self.transport.request_json(
-                "POST", url, token=self.token, service="ARM ListSecrets"
+                "POST", url, token=self.token, service="ARM ListSecrets", policy=policy
             )
         except AccessDeniedError as ex:
             if ex.http_status == 401:
-                raise AccessDeniedError(
+                message = (
                     f"ARM rejected the managed identity's token for connection {connection!r} "
-                    f"(is the identity in the workspace's tenant?): {ex.message}",
-                    http_status=401,
-                    request_id=ex.request_id,
-                ) from None
-            raise AccessDeniedError(
-                f"the managed identity may not read the secrets of connection {connection!r}: "
-                f"grant it the '{CONNECTION_ROLE}' role on workspace "
-                f"{self.workspace.resource_id} (role assignments can take minutes to "
-                f"propagate). {ex.message}",
-                http_status=ex.http_status,
-                request_id=ex.request_id,
-            ) from None
+                    f"(is the identity in the workspace's tenant?): {ex.message}"
+                )
+            else:
+                message = (
+                    f"the managed identity may not read the secrets of connection "
+                    f"{connection!r}: grant it the '{CONNECTION_ROLE}' role on workspace "
+                    f"{self.workspace.resource_id} (role assignments can take minutes to "
+                    f"propagate). {ex.message}"
+                )
+            raise ex.with_message(message) from None
         except NotFoundError as ex:
-            raise NotFoundError(
+            raise ex.with_message(
                 f"connection {connection!r} was not found in workspace "
-                f"{self.workspace.resource_id}: {ex.message}",
-                http_status=404,
-                request_id=ex.request_id,
+                f"{self.workspace.resource_id}: {ex.message}"
             ) from None
 
 
 def extract(reference: ConnectionReference, body: dict[str, Any]) -> str:
-    """Pick the field ``reference`` names out of a ListSecrets response."""
+    """Pick the field ``reference`` names out of a ListSecrets response.
+
+    Raises `NotFoundError` from a frame that no longer holds the response (a crash reporter
+    capturing the locals of the traceback's frames finds no credential).
+    """
+    value, problem = _pick(reference, body)
+    if problem is not None:
+        del body
+        raise NotFoundError(problem)
+    assert value is not None
+    return value
+
+
+def _pick(reference: ConnectionReference, body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """Return (the field's value, None) or (None, what is missing)."""
     if reference.part == "connection":
-        return json.dumps(body)
+        return json.dumps(body), None
     props = body.get("properties")
     props = props if isinstance(props, dict) else {}
     name = reference.connection
     if reference.part == "target":
         target = props.get("target")
         if target is None or target == "":
-            raise NotFoundError(f"connection {name!r} has no target")
-        return _as_text(target)
+            return None, f"connection {name!r} has no target"
+        return _as_text(target), None
     key = reference.key or ""
     if reference.part == "metadata":
         return _lookup(props.get("metadata"), key, f"metadata of connection {name!r}")
     credentials = props.get("credentials")
     credentials = credentials if isinstance(credentials, dict) else {}
+    where = f"credentials of connection {name!r} (authType {props.get('authType', 'unknown')})"
     keys = credentials.get("keys")
     if isinstance(keys, dict) and key != "keys":  # CustomKeys: {"keys": {name: value}}
-        merged = {k: v for k, v in credentials.items() if k != "keys"} | keys
-        return _lookup(
-            merged,
-            key,
-            f"credentials of connection {name!r} (authType {props.get('authType', 'unknown')})",
-        )
-    return _lookup(
-        credentials,
-        key,
-        f"credentials of connection {name!r} (authType {props.get('authType', 'unknown')})",
-    )
+        return _lookup({k: v for k, v in credentials.items() if k != "keys"} | keys, key, where)
+    return _lookup(credentials, key, where)
 
 
 def secret_values(body: dict[str, Any]) -> list[str]:
@@ -115,16 +120,16 @@ def secret_values(body: dict[str, Any]) -> list[str]:
     return out
 
 
-def _lookup(mapping: object, key: str, where: str) -> str:
+def _lookup(mapping: object, key: str, where: str) -> tuple[str | None, str | None]:
     if not isinstance(mapping, dict) or not mapping:
-        raise NotFoundError(f"key {key!r} not found: the {where} are empty")
+        return None, f"key {key!r} not found: the {where} are empty"
     if key in mapping:
-        return _as_text(mapping[key])
+        return _as_text(mapping[key]), None
     folded = {k.lower(): k for k in mapping}
     if key.lower() in folded:
-        return _as_text(mapping[folded[key.lower()]])
+        return _as_text(mapping[folded[key.lower()]]), None
     names = ", ".join(sorted(str(k) for k in mapping))
-    raise NotFoundError(f"key {key!r} not found in the {where}; keys there: {names}")
+    return None, f"key {key!r} not found in the {where}; keys there: {names}"
 
 
 def _as_text(value: object) -> str:

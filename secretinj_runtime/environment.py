@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import time
 
+from ._constants import EnvironmentVariables
 from ._log import get_logger
 from .errors import (
     AccessDeniedError,
@@ -18,12 +19,12 @@ from .errors import (
     SecretResolutionError,
     ServiceError,
 )
-from .references import ConnectionReference, is_reference, variable_reference
+from .references import ConnectionReference, is_reference, reference_excerpt, variable_reference
 from .report import ResolutionReport, Source, Status, VariableStatus
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, MutableMapping
+    from collections.abc import Callable, Iterable, Mapping, MutableMapping
 
     from .references import Reference
     from .resolver import Payload, SecretResolver
@@ -49,10 +50,12 @@ def resolve_environment(
     """
     started = time.perf_counter()
     written = resolver._written_names() if resolver is not None else frozenset()
+    by_run = resolved_by_run(env)
     if names is None:
-        names = [k for k, v in env.items() if k in written or is_reference(v)]
+        names = [k for k, v in env.items() if k in written or k in by_run or is_reference(v)]
     statuses: dict[str, VariableStatus] = {}
     pending: list[tuple[str, Reference]] = []
+    value: str | None = None
     for name in names:
         value = env.get(name)
         if value is None:
@@ -62,11 +65,12 @@ def resolve_environment(
             ref = (
                 resolver._reference_of(name, value) if resolver else variable_reference(name, value)
             )
-        except SecretInjectionError as ex:
-            statuses[name] = _failed(name, _shorten(value.strip()), ex, 0.0)
+        except SecretInjectionError as ex:  # never the value: only its ${{...}} part
+            statuses[name] = _failed(name, ex.reference or reference_excerpt(value), ex, 0.0)
             continue
         if ref is None:
-            statuses[name] = VariableStatus(name, Status.PRESENT, Source.INJECTED)
+            source = Source.RUN if name in by_run else Source.INJECTED
+            statuses[name] = VariableStatus(name, Status.PRESENT, source)
         else:
             statuses[name] = VariableStatus(name, Status.SERVICE_ERROR, reference=str(ref))
             pending.append((name, ref))
@@ -79,8 +83,15 @@ def resolve_environment(
     report = ResolutionReport(statuses.values(), elapsed_ms=(time.perf_counter() - started) * 1000)
     _log_report(report, fetched=bool(pending))
     if required and not report.ok:
+        del env, value  # the environment holds secrets: keep it out of the traceback
         raise SecretResolutionError(report)
     return report
+
+
+def resolved_by_run(env: Mapping[str, str]) -> frozenset[str]:
+    """Return the names ``secretinj run`` resolved for this process (``SECRETINJ_RESOLVED``)."""
+    text = env.get(EnvironmentVariables.RESOLVED, "")
+    return frozenset(n.strip() for n in text.split(",") if n.strip())
 
 
 def _fetch_pending(
@@ -107,7 +118,6 @@ def _fetch_pending(
         try:
             value = resolver._extract(ref, result)
             if write_back:
-                env[name] = value
                 resolver._remember(name, ref, value, env)
         except NotFoundError as ex:
             statuses[name] = _failed(name, str(ref), ex, elapsed_ms)
@@ -119,15 +129,22 @@ def _fetch_pending(
         statuses[name] = VariableStatus(name, Status.RESOLVED, source, str(ref), None, elapsed_ms)
 
 
-def fetch_groups(resolver: SecretResolver, groups: dict[Key, Reference]) -> dict[Key, Outcome]:
-    """Fetch each group once, all at the same time; return (payload or error, ms) per group."""
+def fetch_groups(
+    resolver: SecretResolver, groups: dict[Key, Reference], *, ignore_failures: bool = False
+) -> dict[Key, Outcome]:
+    """Fetch each group once, all at the same time; return (payload or error, ms) per group.
+
+    The fetches run in daemon threads and this waits for them interruptibly: a
+    ``KeyboardInterrupt`` (or a signal handler's exception) ends the wait at once, and the
+    process can exit without waiting for fetches nobody needs any more.
+    """
     outcomes: dict[Key, Outcome] = {}
 
     def fetch(key: Key) -> None:
         t0 = time.perf_counter()
         result: Payload | SecretInjectionError
         try:
-            result = resolver._payload(groups[key])
+            result = resolver._payload(groups[key], ignore_failures=ignore_failures)
         except SecretInjectionError as ex:
             result = ex
         except Exception as ex:  # a bug or a foreign failure: report it, never crash the scan
@@ -135,20 +152,38 @@ def fetch_groups(resolver: SecretResolver, groups: dict[Key, Reference]) -> dict
             result = ServiceError(f"unexpected {type(ex).__name__} while fetching")
         outcomes[key] = (result, (time.perf_counter() - t0) * 1000)
 
-    if len(groups) == 1:
-        fetch(next(iter(groups)))
-    else:
-        from concurrent.futures import ThreadPoolExecutor
+    keys = list(groups)
+    if len(keys) == 1:
+        fetch(keys[0])
+        return outcomes
+    import threading
 
-        with ThreadPoolExecutor(max_workers=min(resolver._max_workers, len(groups))) as pool:
-            list(pool.map(fetch, groups))
+    queue = list(reversed(keys))
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                key = queue.pop()
+            fetch(key)
+            with lock:
+                if len(outcomes) == len(keys):
+                    done.set()
+
+    for i in range(min(resolver._max_workers, len(keys))):
+        threading.Thread(target=worker, name=f"secretinj-fetch-{i}", daemon=True).start()
+    while not done.wait(0.5):  # a bounded wait stays interruptible on every platform
+        pass
     return outcomes
 
 
 def _waiting_for_access(result: object) -> bool:
     """Tell whether a failure may be a role or identity still propagating (403, no identity)."""
     if isinstance(result, AccessDeniedError):
-        return result.http_status == 403
+        return result.may_be_propagating
     return isinstance(result, IdentityUnavailableError)
 
 
@@ -159,7 +194,10 @@ def _wait_for_access(
     wait_s: float,
     started: float,
 ) -> None:
-    """Retry denied groups with backoff until they pass or ``wait_s`` has gone by."""
+    """Retry denied groups with backoff until they pass or ``wait_s`` has gone by.
+
+    These retries keep their own schedule: the failure memory does not hold them back.
+    """
     import random
 
     log = get_logger(__name__)
@@ -182,7 +220,7 @@ def _wait_for_access(
             remaining,
         )
         resolver._sleep(pause)
-        retried = fetch_groups(resolver, denied)
+        retried = fetch_groups(resolver, denied, ignore_failures=True)
         total_ms = (time.perf_counter() - started) * 1000
         outcomes.update({k: (r, total_ms) for k, (r, _) in retried.items()})
         delay, attempt = min(delay * 2, 30.0), attempt + 1
@@ -191,12 +229,8 @@ def _wait_for_access(
 def _failed(
     name: str, reference: str, ex: SecretInjectionError, elapsed_ms: float
 ) -> VariableStatus:
-    tail = f" [request id {ex.request_id}]" if ex.request_id else ""
+    tail = f" [{ex.ids}]" if ex.ids else ""
     return VariableStatus(name, ex.status, None, reference, f"{ex.message}{tail}", elapsed_ms)
-
-
-def _shorten(text: str, limit: int = 200) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _log_report(report: ResolutionReport, *, fetched: bool) -> None:

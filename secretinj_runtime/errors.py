@@ -46,6 +46,8 @@ class SecretInjectionError(Exception):
         request_id: str | None = None,
         retry_after_s: float | None = None,
         retryable: bool = False,
+        correlation_id: str | None = None,
+        code: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -55,16 +57,40 @@ class SecretInjectionError(Exception):
         self.request_id = request_id
         self.retry_after_s = retry_after_s
         self.retryable = retryable
+        self.correlation_id = correlation_id
+        """ARM's ``x-ms-correlation-request-id`` (what Azure support asks for)."""
+        self.code = code
+        """The service's error code (Key Vault: the innermost ``innererror.code``)."""
 
     def for_variable(self, variable: str, reference: str | None = None) -> Self:
         """Return a copy of this error that names ``variable`` (and its reference)."""
+        clone = self.copy()
+        clone.variable = variable
+        clone.reference = reference or self.reference
+        return clone
+
+    def copy(self) -> Self:
+        """Return a copy to raise again (a fresh traceback, no chained exception)."""
         import copy
 
         clone = copy.copy(self)
-        clone.variable = variable
-        clone.reference = reference or self.reference
         clone.args = (clone.message,)
+        clone.__traceback__ = clone.__cause__ = clone.__context__ = None
         return clone
+
+    def with_message(self, message: str) -> Self:
+        """Replace the message (e.g. to add how many attempts it took); return ``self``."""
+        self.message = message
+        self.args = (message,)
+        return self
+
+    @property
+    def ids(self) -> str:
+        """``request id X, correlation id Y`` (what is known), for messages and reports."""
+        parts = [f"request id {self.request_id}"] if self.request_id else []
+        if self.correlation_id and self.correlation_id != self.request_id:
+            parts.append(f"correlation id {self.correlation_id}")
+        return ", ".join(parts)
 
     def __str__(self) -> str:
         where = ""
@@ -75,7 +101,7 @@ class SecretInjectionError(Exception):
             where += ": "
         elif self.reference:
             where = f"{self.reference}: "
-        tail = f" [request id {self.request_id}]" if self.request_id else ""
+        tail = f" [{self.ids}]" if self.ids else ""
         return f"{where}{self.message}{tail}"
 
     def __repr__(self) -> str:
@@ -104,6 +130,16 @@ class AccessDeniedError(SecretInjectionError):
     """The service refused the identity (HTTP 401 or 403)."""
 
     status = Status.ACCESS_DENIED
+
+    @property
+    def may_be_propagating(self) -> bool:
+        """Whether this may be a role assignment still propagating (worth waiting for).
+
+        Any 403 may, except Key Vault's reasons that no role assignment changes
+        (`NOT_A_ROLE_CODES`: a disabled secret, the vault's firewall, the access-policy
+        model): those fail at once with their own fix.
+        """
+        return self.http_status == 403 and self.code not in NOT_A_ROLE_CODES
 
 
 class NotFoundError(SecretInjectionError):
@@ -162,6 +198,11 @@ class SecretResolutionError(SecretInjectionError):
         """Names of the variables that did not resolve."""
         return [s.name for s in self.report.failed]
 
+
+#: Key Vault 403 reasons (``innererror.code``) that are not a missing role.
+NOT_A_ROLE_CODES = frozenset(
+    {"SecretDisabled", "ForbiddenByFirewall", "ForbiddenByPolicy", "ForbiddenByConnection"}
+)
 
 #: Status codes worth another attempt (DESIGN.md "Retries").
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
     from .clouds import Cloud
     from .references import KeyVaultReference
-    from .transport import Transport
+    from .transport import RetryPolicy, Transport
 
 
 def check_vault_host(reference: KeyVaultReference, cloud: Cloud) -> None:
@@ -55,33 +55,63 @@ class KeyVaultClient:
         base = f"{self.endpoint}/{reference.vault_name}" if self.endpoint else reference.vault_url
         return f"{base}{path}?api-version={self.api_version}"
 
-    def get_secret(self, reference: KeyVaultReference) -> str:
-        """Return the secret's value."""
+    def get_secret(self, reference: KeyVaultReference, policy: RetryPolicy | None = None) -> str:
+        """Return the secret's value (``policy`` overrides the transport's retry policy)."""
         what = f"secret {reference.secret!r}" + (
             f" version {reference.version}" if reference.version else " (latest version)"
         )
         vault = reference.vault_name
         try:
             body = self.transport.request_json(
-                "GET", self.url(reference), token=self.token, service="Key Vault"
+                "GET",
+                self.url(reference),
+                token=self.token,
+                service="Key Vault",
+                policy=policy,
+                name_error_is_final=self.endpoint is None,
             )
         except AccessDeniedError as ex:
-            hint = (
-                "Key Vault rejected the managed identity's token (wrong tenant?)"
-                if ex.http_status == 401
-                else f"the managed identity may not read {what} of vault {vault!r}: grant it "
-                f"the '{KEYVAULT_ROLE}' role on the vault (RBAC permission model)"
-            )
-            raise AccessDeniedError(
-                f"{hint}. {ex.message}", http_status=ex.http_status, request_id=ex.request_id
-            ) from None
+            raise ex.with_message(f"{_denied_hint(ex, what, vault)}. {ex.message}") from None
         except NotFoundError as ex:
-            raise NotFoundError(
-                f"{what} was not found in vault {vault!r}: {ex.message}",
-                http_status=404,
-                request_id=ex.request_id,
+            if ex.code == "NameResolutionFailed":
+                raise ex.with_message(
+                    f"there is no vault named {vault!r} in this cloud: {reference.host} does "
+                    "not resolve (check the vault name in the reference)"
+                ) from None
+            raise ex.with_message(
+                f"{what} was not found in vault {vault!r}: {ex.message}"
             ) from None
         value = body.get("value")
         if not isinstance(value, str):
             raise ServiceError(f"Key Vault answered without a string 'value' for {what}")
         return value
+
+
+def _denied_hint(ex: AccessDeniedError, what: str, vault: str) -> str:
+    """Say why Key Vault refused, from its ``innererror.code``, and what fixes it.
+
+    Only a missing role may be a role assignment still propagating
+    (`AccessDeniedError.may_be_propagating`); the other reasons fail at once.
+    """
+    if ex.http_status == 401:
+        return "Key Vault rejected the managed identity's token (wrong tenant?)"
+    if ex.code == "SecretDisabled":
+        return (
+            f"{what} of vault {vault!r} is disabled: enable it (az keyvault secret "
+            f"set-attributes --vault-name {vault} --name <name> --enabled true) or reference "
+            "an enabled version"
+        )
+    if ex.code == "ForbiddenByFirewall":
+        return (
+            f"the firewall of vault {vault!r} refused the deployment's network: allow it in "
+            "the vault's networking settings, or reach the vault through a private endpoint"
+        )
+    if ex.code == "ForbiddenByPolicy":
+        return (
+            f"vault {vault!r} uses access policies: secret injection needs the Azure RBAC "
+            f"permission model, with the '{KEYVAULT_ROLE}' role for the managed identity"
+        )
+    return (
+        f"the managed identity may not read {what} of vault {vault!r}: grant it the "
+        f"'{KEYVAULT_ROLE}' role on the vault (RBAC permission model)"
+    )

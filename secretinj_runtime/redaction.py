@@ -1,67 +1,124 @@
 """Mask resolved secret values in every log record, whichever logger emits it.
 
-Installed once, on the first value the runtime resolves, as a wrapper around the logging
-record factory: every record created anywhere in the process (the user's own
-``logging.info("key %s", key)`` included) is checked when it is created, before any handler
-or formatter sees it. A handler-level `logging.Filter` would miss records of handlers added
-later; the record factory does not.
+Installed on the first value the runtime resolves, through `_loghooks`: every record created
+anywhere in the process (the user's own ``logging.info("key %s", key)`` and
+``log.info("calling", extra={"api_key": key})`` included) is scrubbed before any handler or
+formatter sees it: the message, its arguments, ``extra=`` fields, the exception text and the
+stack. Each value is masked in the forms it takes when printed: as it is, JSON-escaped
+(``json.dumps``), repr-escaped (``repr``) and URL-encoded.
+
+Finding values costs the same however many are known: each value is indexed by its first
+characters (a "gram"), a text is cut into its grams once, and only values whose gram occurs
+in it are looked for. A handful of values is simply scanned.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+from urllib.parse import quote, quote_plus
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
-    from typing import Any
+    from collections.abc import Collection, Iterable
 
 MASK = "***"
 #: Values shorter than this are not masked: masking "1" or "ab" everywhere would wreck logs.
 MIN_SECRET_LENGTH = 4
+#: Values are indexed by their first ``min(len, GRAM)`` characters.
+GRAM = 8
+#: Up to this many forms, scanning each one is faster than the index.
+_SCAN_LIMIT = 24
+
+
+def printed_forms(value: str) -> set[str]:
+    """Return ``value`` and the forms it takes in JSON, a ``repr`` and a URL (long enough)."""
+    forms = {
+        value,
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        repr(value)[1:-1],
+        quote(value, safe=""),
+        quote_plus(value, safe=""),
+    }
+    return {f for f in forms if len(f) >= MIN_SECRET_LENGTH}
 
 
 class SecretRedactor:
-    """A set of secret values and the code that scrubs them out of log records."""
+    """A set of secret values and the code that scrubs them out of text and log records."""
 
-    def __init__(self) -> None:
-        self._secrets: frozenset[str] = frozenset()
+    def __init__(self, *, hook: bool = True) -> None:
+        self._hook = hook  # False: a redactor for text only, never installed on records
+        self._values = 0
+        self._forms: set[str] = set()
+        self._by_gram: dict[str, list[str]] = {}
+        self._gram_lengths: frozenset[int] = frozenset()
         self._lock = threading.Lock()
-        self._installed = False
-        self._previous: Callable[..., logging.LogRecord] | None = None
 
     def add(self, values: Iterable[str]) -> None:
         """Mask these values from now on (short values are ignored); install on first use."""
-        new = {v for v in values if isinstance(v, str) and len(v) >= MIN_SECRET_LENGTH}
+        new = [v for v in values if isinstance(v, str) and len(v) >= MIN_SECRET_LENGTH]
         if not new:
             return
         with self._lock:
-            self._secrets = self._secrets | new
-            if not self._installed:
-                self._install()
+            for value in new:
+                forms = printed_forms(value) - self._forms
+                if value in forms:
+                    self._values += 1
+                for form in forms:
+                    gram = form[:GRAM]
+                    bucket = self._by_gram.get(gram)
+                    # Longest first, so that a value containing another is masked whole.
+                    self._by_gram[gram] = sorted([*(bucket or ()), form], key=len, reverse=True)
+                self._forms |= forms
+            self._gram_lengths = frozenset(len(g) for g in self._by_gram)
+        if self._hook:
+            from ._loghooks import add_processor
+
+            add_processor(self.scrub)
 
     def __len__(self) -> int:
-        return len(self._secrets)
+        """How many distinct values are masked (not counting their printed forms)."""
+        return self._values
 
     def __repr__(self) -> str:
-        return f"SecretRedactor({len(self._secrets)} values, installed={self._installed})"
+        return f"SecretRedactor({self._values} values, {len(self._forms)} forms)"
+
+    def _candidates(self, text: str) -> list[str]:
+        """Return the known forms that may occur in ``text``, longest first."""
+        if len(self._forms) <= _SCAN_LIMIT:
+            return sorted((f for f in self._forms if f in text), key=len, reverse=True)
+        by_gram = self._by_gram
+        found: list[str] = []
+        for size in self._gram_lengths:
+            grams = {text[i : i + size] for i in range(len(text) - size + 1)}
+            for gram in grams & by_gram.keys():
+                found += (f for f in by_gram[gram] if f in text)
+        return sorted(found, key=len, reverse=True)
 
     def redact(self, text: str) -> str:
-        """Return ``text`` with every known secret replaced by ``***``."""
-        # Longest first, so a secret that contains another is masked whole.
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            if secret in text:
-                text = text.replace(secret, MASK)
+        """Return ``text`` with every known secret (in every printed form) replaced by ``***``."""
+        if not self._forms:
+            return text
+        for form in self._candidates(text):
+            text = text.replace(form, MASK)
         return text
 
     def contains_secret(self, text: str) -> bool:
-        """Tell whether ``text`` holds any known secret."""
-        return any(secret in text for secret in self._secrets)
+        """Tell whether ``text`` holds any known secret, in any printed form."""
+        return bool(self._forms) and bool(self._candidates(text))
 
-    def scrub(self, record: logging.LogRecord) -> None:
-        """Rewrite ``record`` in place so that no known secret remains in it."""
-        if not self._secrets:
+    def scrub(self, record: logging.LogRecord, extra_keys: Collection[str] = ()) -> None:
+        """Rewrite ``record`` in place so that no known secret remains in it.
+
+        With ``extra_keys`` (called after ``extra=`` was applied), only those fields.
+        """
+        if not self._forms:
+            return
+        if extra_keys:
+            for key in extra_keys:
+                self._scrub_field(record, key)
             return
         try:
             message = record.getMessage()
@@ -77,17 +134,24 @@ class SecretRedactor:
         if record.stack_info and self.contains_secret(record.stack_info):
             record.stack_info = self.redact(record.stack_info)
 
-    def _install(self) -> None:
-        previous = logging.getLogRecordFactory()
-        self._previous = previous
+    def _scrub_field(self, record: logging.LogRecord, key: str) -> None:
+        value = record.__dict__.get(key)
+        if isinstance(value, str):
+            if self.contains_secret(value):
+                record.__dict__[key] = self.redact(value)
+            return
+        if value is None or isinstance(value, (int, float, bool)):
+            return
+        try:
+            text = repr(value)
+        except Exception:  # an object whose repr fails: not ours to fix, but never leak it
+            record.__dict__[key] = f"<{type(value).__name__}>"
+            return
+        if self.contains_secret(text) or self.contains_secret(str(value)):
+            record.__dict__[key] = self.redact(text)
 
-        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-            record = previous(*args, **kwargs)
-            self.scrub(record)
-            return record
-
-        logging.setLogRecordFactory(factory)
-        self._installed = True
+    def _after_fork_in_child(self) -> None:
+        self._lock = threading.Lock()
 
 
 _REDACTOR: SecretRedactor | None = None
@@ -95,12 +159,21 @@ _REDACTOR_LOCK = threading.Lock()
 
 
 def global_redactor() -> SecretRedactor:
-    """Return the process-wide redactor (created, not installed, on first call)."""
-    global _REDACTOR  # noqa: PLW0603 - one record factory per process
+    """Return the process-wide redactor (created on first call, installed on first value)."""
+    global _REDACTOR  # noqa: PLW0603 - one redactor per process
     with _REDACTOR_LOCK:
         if _REDACTOR is None:
+            from ._forksafe import register, register_callback
+
             _REDACTOR = SecretRedactor()
+            register(_REDACTOR)
+            register_callback(_after_fork_in_child)
         return _REDACTOR
+
+
+def _after_fork_in_child() -> None:
+    global _REDACTOR_LOCK  # noqa: PLW0603 - held by a parent thread, it would never be released
+    _REDACTOR_LOCK = threading.Lock()
 
 
 def mask_secrets(values: Iterable[str]) -> None:

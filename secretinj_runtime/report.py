@@ -59,6 +59,8 @@ class Source:
     """Fetched from a workspace connection (ARM ListSecrets)."""
     KEYVAULT = "keyvault"
     """Fetched from Key Vault."""
+    RUN = "run"
+    """Resolved by ``secretinj run`` before this process started (``SECRETINJ_RESOLVED``)."""
 
 
 class VariableStatus:

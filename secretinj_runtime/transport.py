@@ -1,7 +1,17 @@
 """HTTP transport: endpoint allow-list, a requests session, the tenacity retry policy.
 
 Everything that can go wrong on the wire ends here as a typed `SecretInjectionError`; no
-exception from ``requests`` leaves this module.
+exception from ``requests`` leaves this module, and none is chained to ours (its frames hold
+the request's headers, the bearer token among them).
+
+The policy (DESIGN.md "Transport policy"):
+
+- one deadline per request covers everything: the token, the connect and read of every
+  attempt, and the waits between attempts;
+- a plain-http endpoint (only ever a loopback host: the mock, an override) is never reached
+  through a proxy from the environment; https endpoints may use it (corporate egress);
+- every request carries ``x-ms-client-request-id`` and a User-Agent naming this package, and
+  errors carry the service's request and correlation ids.
 """
 
 from __future__ import annotations
@@ -9,8 +19,11 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import platform
 import random
+import socket
 import time
+import uuid
 from urllib.parse import urlsplit
 
 import requests
@@ -19,8 +32,11 @@ from tenacity import Retrying, retry_if_exception, wait_random_exponential
 from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 
+from ._constants import VERSION
+from ._deadline import deadline_scope
 from .errors import (
     RETRYABLE_STATUS,
+    NotFoundError,
     SecretInjectionError,
     ServiceError,
     ThrottledError,
@@ -39,6 +55,9 @@ if TYPE_CHECKING:
 _logger = logging.getLogger(__name__)
 
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+#: Per-request proxies that override the environment's (requests drops the None entries).
+_NO_PROXIES: dict[str, Any] = {"http": None, "https": None, "all": None}
+USER_AGENT = f"secretinj-runtime/{VERSION} Python/{platform.python_version()} ({platform.system()})"
 
 
 def is_loopback(host: str) -> bool:
@@ -183,7 +202,7 @@ class Transport:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.session = session or _new_session()
+        self.session = session or new_session()
         self.policy = policy or RetryPolicy()
         self.connect_timeout_s = connect_timeout_s
         self.read_timeout_s = read_timeout_s
@@ -197,14 +216,22 @@ class Transport:
         *,
         token: Callable[[], str],
         service: str,
+        policy: RetryPolicy | None = None,
+        name_error_is_final: bool = False,
     ) -> dict[str, Any]:
         """Send a request with ``Authorization: Bearer <token()>``; return the JSON object.
+
+        ``token()`` runs inside the request's deadline (see `_deadline`). ``policy`` overrides
+        the transport's retry policy for this call. With ``name_error_is_final``, a host name
+        that does not resolve is a `NotFoundError` (code ``NameResolutionFailed``) at once;
+        otherwise it is retried like any connection error.
 
         Raises a typed `SecretInjectionError` (status from `error_for_status`) once the retry
         policy gives up or for a failure not worth retrying.
         """
-        policy = self.policy
-        deadline = self.clock() + policy.deadline_s
+        policy = policy or self.policy
+        started = self.clock()
+        deadline = started + policy.deadline_s
         retrying = Retrying(
             sleep=self.sleep,
             stop=stop_after_failures(policy.max_attempts) | stop_at_deadline(deadline, self.clock),
@@ -217,51 +244,95 @@ class Transport:
             before_sleep=_log_retry,
             reraise=True,
         )
-        result: dict[str, Any] = retrying(self._attempt, method, url, token, service, deadline)
+        try:
+            result: dict[str, Any] = retrying(
+                self._attempt, method, url, token, service, deadline, name_error_is_final
+            )
+        except SecretInjectionError as ex:
+            attempts = int(retrying.statistics.get("attempt_number", 1))
+            if attempts > 1:
+                elapsed = self.clock() - started
+                ex.with_message(f"{ex.message} ({attempts} attempts in {elapsed:.1f} s)")
+            raise
         return result
 
     def _attempt(
-        self, method: str, url: str, token: Callable[[], str], service: str, deadline: float
+        self,
+        method: str,
+        url: str,
+        token: Callable[[], str],
+        service: str,
+        deadline: float,
+        name_error_is_final: bool,
     ) -> dict[str, Any]:
-        read_timeout = max(0.05, min(self.read_timeout_s, deadline - self.clock()))
-        headers = {"Authorization": f"Bearer {token()}", "Accept": "application/json"}
+        remaining = deadline - self.clock()
+        if remaining <= 0:
+            raise TimedOutError(f"{service}: no time left before the deadline")
+        with deadline_scope(deadline, self.clock):
+            bearer = token()
+        timeout = (
+            max(0.05, min(self.connect_timeout_s, remaining)),
+            max(0.05, min(self.read_timeout_s, remaining)),
+        )
+        headers = {
+            "Authorization": f"Bearer {bearer}",
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+            "x-ms-client-request-id": str(uuid.uuid4()),
+            "x-ms-return-client-request-id": "true",
+        }
+        del bearer
         started = self.clock()
+        error: SecretInjectionError | None = None
         try:
             response = self.session.request(
                 method,
                 url,
                 headers=headers,
-                timeout=(self.connect_timeout_s, read_timeout),
+                timeout=timeout,
                 allow_redirects=False,
+                proxies=_NO_PROXIES if url.lower().startswith("http://") else None,
             )
         except requests.Timeout as ex:
-            raise TimedOutError(
-                f"{service} did not answer within {read_timeout:.1f} s ({type(ex).__name__})",
+            error = TimedOutError(
+                f"{service} did not answer within {timeout[1]:.1f} s ({type(ex).__name__})",
                 retryable=True,
-            ) from None
+            )
         except requests.ConnectionError as ex:
-            raise ServiceError(
-                f"could not connect to {service} at {_origin(url)} ({type(ex).__name__})",
-                retryable=True,
-            ) from None
+            if name_error_is_final and _name_does_not_exist(ex):
+                error = NotFoundError(
+                    f"the host {urlsplit(url).hostname} does not exist (its name does not resolve)",
+                    code="NameResolutionFailed",
+                )
+            else:
+                error = ServiceError(
+                    f"could not connect to {service} at {_origin(url)} ({type(ex).__name__})",
+                    retryable=True,
+                )
         except requests.RequestException as ex:
-            raise ServiceError(f"request to {service} failed ({type(ex).__name__})") from None
+            error = ServiceError(f"request to {service} failed ({type(ex).__name__})")
+        finally:
+            client_request_id = headers["x-ms-client-request-id"]
+            del headers  # the token stays out of the frames a crash reporter would capture
+        if error is not None:
+            raise error  # outside the except block: nothing from requests is chained to it
         _logger.debug(
-            "%s %s -> %s in %.0f ms",
+            "%s %s -> %s in %.0f ms (client request id %s)",
             method,
             _origin(url),
             response.status_code,
             (self.clock() - started) * 1000,
+            client_request_id,
         )
+        response.request = None  # type: ignore[assignment] # it holds the token
         with response:
             return _handle(response, service)
 
 
 def _handle(response: requests.Response, service: str) -> dict[str, Any]:
     status = response.status_code
-    request_id = response.headers.get("x-ms-request-id") or response.headers.get(
-        "x-ms-correlation-request-id"
-    )
+    request_id = response.headers.get("x-ms-request-id")
+    correlation_id = response.headers.get("x-ms-correlation-request-id")
     if 200 <= status < 300:
         try:
             body = response.json()
@@ -273,6 +344,7 @@ def _handle(response: requests.Response, service: str) -> dict[str, Any]:
                 f"({response.headers.get('Content-Type', 'no content type')})",
                 http_status=status,
                 request_id=request_id,
+                correlation_id=correlation_id,
             )
         return body
     code, detail = _error_detail(response)
@@ -285,17 +357,24 @@ def _handle(response: requests.Response, service: str) -> dict[str, Any]:
     raise cls(
         message,
         http_status=status,
-        request_id=request_id,
+        request_id=request_id or correlation_id,
+        correlation_id=correlation_id,
         retry_after_s=_retry_after_s(response.headers.get("Retry-After")),
         retryable=status in RETRYABLE_STATUS,
+        code=code,
     )
 
 
-_MAX_DETAIL = 600
+_MAX_DETAIL = 300
 
 
 def _error_detail(response: requests.Response) -> tuple[str | None, str]:
-    """Return (code, message) of an Azure error envelope, or a note about the body."""
+    """Return (code, one-line message) of an Azure error envelope, or a note about the body.
+
+    The code is the innermost ``innererror.code`` where there is one (Key Vault says why a
+    403 happened there: ``ForbiddenByRbac``, ``SecretDisabled``, ``ForbiddenByFirewall``).
+    The message is flattened to one line and cut; the full text is logged at DEBUG.
+    """
     try:
         body = json.loads(response.content or b"null")
     except ValueError:
@@ -305,9 +384,16 @@ def _error_detail(response: requests.Response) -> tuple[str | None, str]:
     if not isinstance(error, dict):
         return None, ""
     code = error.get("code")
-    message = str(error.get("message") or "")
+    inner = error.get("innererror")
+    while isinstance(inner, dict) and inner.get("code"):
+        code = inner.get("code")
+        inner = inner.get("innererror")
+    full = str(error.get("message") or "")
+    message = " ".join(full.split())
     if len(message) > _MAX_DETAIL:  # keep errors readable; cut at a word, not inside one
         message = message[:_MAX_DETAIL].rsplit(" ", 1)[0] + " ..."
+    if message != full:
+        _logger.debug("full error text (HTTP %s %s): %s", response.status_code, code, full)
     return (str(code) if code else None), message
 
 
@@ -328,6 +414,25 @@ def _retry_after_s(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+def _name_does_not_exist(ex: BaseException) -> bool:
+    """Tell whether a connection error is a DNS answer that the name does not exist.
+
+    A temporary resolver failure (``EAI_AGAIN``) is not: that one is worth retrying.
+    """
+    final = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+    seen: set[int] = set()
+    stack: list[object] = [ex]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, BaseException) or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, socket.gaierror):
+            return node.errno in final
+        stack += [node.__cause__, node.__context__, getattr(node, "reason", None), *node.args]
+    return False
+
+
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
@@ -344,7 +449,8 @@ def _log_retry(retry_state: RetryCallState) -> None:
     )
 
 
-def _new_session() -> requests.Session:
+def new_session() -> requests.Session:
+    """Return a session with a connection pool and no retries of its own (tenacity retries)."""
     session = requests.Session()
     adapter = HTTPAdapter(pool_connections=8, pool_maxsize=32, max_retries=0)
     session.mount("https://", adapter)

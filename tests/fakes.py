@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -204,6 +205,24 @@ def connection_body(
     }
 
 
+class Background:
+    """A resolver's ``spawn``: queues background tasks; the test runs them when it wants."""
+
+    def __init__(self) -> None:
+        self.tasks: list[Callable[[], None]] = []
+
+    def __call__(self, task: Callable[[], None]) -> None:
+        self.tasks.append(task)
+
+    def run(self) -> int:
+        """Run (and drop) every queued task, including ones they queue; return how many."""
+        count = 0
+        while self.tasks:
+            self.tasks.pop(0)()
+            count += 1
+        return count
+
+
 def make_resolver(
     adapter: FakeAdapter,
     credential: FakeCredential | None = None,
@@ -214,6 +233,7 @@ def make_resolver(
     clock = clock or FakeClock()
     kwargs.setdefault("workspace", WORKSPACE_ID)
     kwargs.setdefault("retry_policy", RetryPolicy(max_attempts=4, deadline_s=30))
+    kwargs.setdefault("spawn", Background())
     return sir.SecretResolver(
         credential=credential or FakeCredential(),
         session=session_with(adapter),

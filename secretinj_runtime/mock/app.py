@@ -31,7 +31,12 @@ class MockApp(FastAPI):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        info = RequestInfo(method=scope["method"], path=scope["path"])
+        client = scope.get("client")
+        info = RequestInfo(
+            method=scope["method"],
+            path=scope["path"],
+            client=f"{client[0]}:{client[1]}" if client else None,
+        )
         scope[INFO_KEY] = info
         scope[RAW_SEND_KEY] = send
         started = time.perf_counter()

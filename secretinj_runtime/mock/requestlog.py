@@ -25,6 +25,8 @@ class RequestInfo:
     status: int | None = None
     dropped: bool = False
     fault: bool = False
+    client: str | None = None
+    """The client's ``host:port``: one per TCP connection (tells processes apart)."""
 
 
 class RequestLog:
@@ -48,6 +50,7 @@ class RequestLog:
             "fault": info.fault,
             "duration_ms": round(duration_ms, 3),
             "identity": info.identity,
+            "client": info.client,
             "ts": ts,
         }
         with self._lock:

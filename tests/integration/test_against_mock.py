@@ -16,7 +16,7 @@ from secretinj_runtime import Status
 from secretinj_runtime.mock import defaults
 from secretinj_runtime.mock.testing import MockServer, run_mock
 from secretinj_runtime.transport import RetryPolicy
-from tests.fakes import CREDENTIALS, FakeClock
+from tests.fakes import CREDENTIALS, Background, FakeClock
 
 AOAI_KEY = "${{azureml://connections/aoai-conn/credentials/key}}"
 DB = "${{keyvault:https://demo-kv.vault.azure.net/secrets/db-password}}"
@@ -247,7 +247,8 @@ def test_rotation_reaches_a_running_process_after_the_ttl_on_a_fake_clock(
     mock: MockServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     clock = FakeClock()
-    r = resolver(mock, clock=clock, cache_ttl_s=60, max_stale_s=600)
+    background = Background()
+    r = resolver(mock, clock=clock, cache_ttl_s=60, max_stale_s=600, spawn=background)
     env = {"K": AOAI_KEY}
     r.resolve_environment(environ=env)
     changed: list[str] = []
@@ -260,10 +261,16 @@ def test_rotation_reaches_a_running_process_after_the_ttl_on_a_fake_clock(
     assert changed == ["K"]
     assert env["K"] == new_key
 
-    # The next refresh fails (503s): the last good value is served, with a warning.
+    # The next refresh fails (503s): one short attempt, then the last good value at once,
+    # with a warning; the retries go to the background.
     mock.queue_fault("listsecrets", 503, count=10)
     clock.now += 61
     with caplog.at_level(logging.WARNING, logger="secretinj_runtime"):
         assert r.get_secret("K", environ=env) == new_key
     assert "serving the value fetched 61 s ago" in caplog.text
-    assert mock.count("listsecrets") == 2 + 3  # two fetches, then three failed attempts
+    assert mock.count("listsecrets") == 2 + 1  # two fetches, then one failed attempt
+    assert r.get_secret("K", environ=env) == new_key
+    assert mock.count("listsecrets") == 3, "the failure is remembered: no attempt"
+    assert background.run() == 1
+    assert mock.count("listsecrets") == 3 + 3, "the background retried with the full policy"
+    assert r.get_secret("K", environ=env) == new_key

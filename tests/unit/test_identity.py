@@ -74,9 +74,7 @@ def test_credential_failures_become_identity_unavailable_without_the_token_text(
     cache = TokenCache(lambda: FakeCredential(error=ValueError("line one\nline two")))
     with pytest.raises(sir.IdentityUnavailableError) as info:
         cache.get("arm/.default")
-    assert str(info.value) == (
-        "the managed identity could not get a token for arm/.default: ValueError: line one"
-    )
+    assert str(info.value) == "no token for arm/.default from the credential: ValueError: line one."
     assert info.value.status is sir.Status.IDENTITY_UNAVAILABLE
 
 

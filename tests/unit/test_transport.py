@@ -240,7 +240,7 @@ def test_identity_failure_is_identity_unavailable() -> None:
     credential = FakeCredential(error=RuntimeError("ManagedIdentityCredential: no endpoint"))
     result = run(adapter, FakeClock(), credential=credential)
     assert result.status is Status.IDENTITY_UNAVAILABLE
-    assert "could not get a token for https://management.azure.com/.default" in (result.error or "")
+    assert "no token for https://management.azure.com/.default" in (result.error or "")
     assert adapter.calls == []
 
 
