@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import fallback, fast_path, scoring, stampede
+from bench import fallback, fast_path, masking, scoring, stampede, workers
 from bench._common import Outcome, Record
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -88,6 +88,20 @@ BENCHMARKS: dict[str, Benchmark] = {
             lambda a: scoring.Params.smoke() if a.smoke else scoring.Params(),
             scoring.run,
             scoring.chart,
+        ),
+        Benchmark(
+            "workers",
+            "ListSecrets per replica against azmlinfsrv's worker count",
+            lambda a: workers.Params.smoke() if a.smoke else workers.Params(),
+            workers.run,
+            workers.chart,
+        ),
+        Benchmark(
+            "masking",
+            "cost of one log record with 10, 1,000 and 20,000 masked values",
+            lambda a: masking.Params.smoke() if a.smoke else masking.Params(),
+            masking.run,
+            masking.chart,
         ),
     )
 }

@@ -28,8 +28,8 @@ MASK = "***"
 MIN_SECRET_LENGTH = 4
 #: Values are indexed by their first ``min(len, GRAM)`` characters.
 GRAM = 8
-#: Up to this many forms, scanning each one is faster than the index.
-_SCAN_LIMIT = 24
+#: Up to this many forms, looking for each one is faster than the index (measured).
+_SCAN_LIMIT = 64
 
 
 def printed_forms(value: str) -> set[str]:
@@ -99,15 +99,23 @@ class SecretRedactor:
 
     def redact(self, text: str) -> str:
         """Return ``text`` with every known secret (in every printed form) replaced by ``***``."""
-        if not self._forms:
-            return text
-        for form in self._candidates(text):
-            text = text.replace(form, MASK)
-        return text
+        masked = self._masked(text)
+        return text if masked is None else masked
 
     def contains_secret(self, text: str) -> bool:
         """Tell whether ``text`` holds any known secret, in any printed form."""
         return bool(self._forms) and bool(self._candidates(text))
+
+    def _masked(self, text: str) -> str | None:
+        """Return ``text`` masked, or None when it holds no secret (one search either way)."""
+        if not self._forms:
+            return None
+        found = self._candidates(text)
+        if not found:
+            return None
+        for form in found:
+            text = text.replace(form, MASK)
+        return text
 
     def scrub(self, record: logging.LogRecord, extra_keys: Collection[str] = ()) -> None:
         """Rewrite ``record`` in place so that no known secret remains in it.
@@ -124,21 +132,21 @@ class SecretRedactor:
             message = record.getMessage()
         except Exception:  # a bad format string is logging's to report
             message = str(record.msg)
-        if self.contains_secret(message):
-            record.msg, record.args = self.redact(message), None
+        masked = self._masked(message)
+        if masked is not None:
+            record.msg, record.args = masked, None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text and self.contains_secret(record.exc_text):
-            record.exc_text = self.redact(record.exc_text)
-            record.exc_info = None
-        if record.stack_info and self.contains_secret(record.stack_info):
-            record.stack_info = self.redact(record.stack_info)
+        if record.exc_text and (masked := self._masked(record.exc_text)) is not None:
+            record.exc_text, record.exc_info = masked, None
+        if record.stack_info and (masked := self._masked(record.stack_info)) is not None:
+            record.stack_info = masked
 
     def _scrub_field(self, record: logging.LogRecord, key: str) -> None:
         value = record.__dict__.get(key)
         if isinstance(value, str):
-            if self.contains_secret(value):
-                record.__dict__[key] = self.redact(value)
+            if (masked := self._masked(value)) is not None:
+                record.__dict__[key] = masked
             return
         if value is None or isinstance(value, (int, float, bool)):
             return

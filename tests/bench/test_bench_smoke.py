@@ -19,7 +19,7 @@ from bench import run as bench_run
 from bench._common import Record
 
 ROOT = Path(__file__).resolve().parents[2]
-NAMES = ("fast_path", "fallback", "stampede", "scoring")
+NAMES = ("fast_path", "fallback", "stampede", "scoring", "workers", "masking")
 FIELDS = ("benchmark", "metric", "value", "unit", "baseline", "ratio", "target", "met")
 
 pytestmark = pytest.mark.e2e  # starts the mock and azmlinfsrv as subprocesses
