@@ -28,7 +28,7 @@ _EXIT_CODES = """\
 exit codes:
   0    success
   1    a reference did not resolve (check, run) or a lint error (lint)
-  2    usage error, or an input file is unreadable or not valid YAML
+  2    usage error, or an input file is unreadable or invalid
   126  (run) the command cannot be executed
   127  (run) the command is not found
 """
@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate the references in the environment_variables of Azure ML "
         "deployment YAML files, without any network call. Prints 'file:line: level: "
         "VARIABLE: message' lines and a summary. Exit 1 on any error, 2 when a file is "
-        "unreadable or not valid YAML, else 0 (warnings alone pass).",
+        "unreadable, not valid YAML or over a size limit, else 0 (warnings alone pass).",
     )
     lint.add_argument("files", nargs="+", metavar="FILE.yml")
     lint.add_argument(
@@ -201,6 +201,13 @@ def _lint(args: argparse.Namespace) -> int:
             result = lint_file(path, args.cloud)
         except YamlFileError as ex:
             print(f"{PROG}: error: {ex}", file=sys.stderr)
+            unreadable += 1
+            continue
+        except Exception as ex:  # that file's failure; the other files are still linted
+            print(
+                f"{PROG}: error: {path}: cannot lint: unexpected {type(ex).__name__}",
+                file=sys.stderr,
+            )
             unreadable += 1
             continue
         for finding in result.findings:
