@@ -8,70 +8,16 @@ Resolved values reach the command through its environment only, never through a 
 from __future__ import annotations
 
 import os
-import re
 import sys
+
+from ._dotenv import EnvFileError, parse_env_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import TextIO
 
-_ENV_LINE = re.compile(r"(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*)")
-_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\", "$": "$"}
-
-
-class EnvFileError(Exception):
-    """A dotenv file cannot be read or parsed; the message names the file and line only."""
-
-
-def parse_env_file(path: str) -> dict[str, str]:
-    r"""Read a dotenv file: ``KEY=VALUE`` lines, ``#`` comments, optional quotes, ``export``.
-
-    Unquoted values are stripped and end at `` #``; single quotes are literal; double quotes
-    understand ``\n``, ``\t``, ``\"`` and ``\\``. No ``$VAR`` interpolation (``${{...}}``
-    references pass through untouched). Errors never quote a line (it may hold a secret).
-    """
-    try:
-        with open(path, encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
-    except UnicodeDecodeError:
-        raise EnvFileError(f"{path}: cannot read: not UTF-8 text") from None
-    except OSError as ex:
-        raise EnvFileError(f"{path}: cannot read: {ex.strerror or ex}") from None
-    env: dict[str, str] = {}
-    for number, raw in enumerate(lines, start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        match = _ENV_LINE.fullmatch(line)
-        if match is None:
-            raise EnvFileError(f"{path}:{number}: expected KEY=VALUE")
-        value = _env_value(match.group(2))
-        if value is None:
-            raise EnvFileError(f"{path}:{number}: unterminated quote or text after it")
-        env[match.group(1)] = value
-    return env
-
-
-def _env_value(text: str) -> str | None:
-    if not text or text[0] not in "'\"":
-        comment = re.search(r"\s#", text)
-        return (text[: comment.start()] if comment else text).strip()
-    quote, i = text[0], 1
-    out: list[str] = []
-    while i < len(text):
-        ch = text[i]
-        if ch == quote:
-            rest = text[i + 1 :].strip()
-            return "".join(out) if not rest or rest.startswith("#") else None
-        if ch == "\\" and quote == '"' and i + 1 < len(text):
-            nxt = text[i + 1]
-            out.append(_ESCAPES.get(nxt, "\\" + nxt))
-            i += 2
-            continue
-        out.append(ch)
-        i += 1
-    return None
+__all__ = ["EnvFileError", "build_environment", "parse_env_file", "run_command"]
 
 
 def build_environment(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from secretinj_runtime._runcmd import EnvFileError, parse_env_file
+from secretinj_runtime._dotenv import EnvFileError, parse_env_file
 from secretinj_runtime.mock.defaults import AOAI_KEY, DB_PASSWORD_VERSIONS, OPENAI_API_KEY
 from secretinj_runtime.mock.testing import MockServer
 from tests.cli.clihelp import DATA, REFERENCES, Cli
@@ -228,5 +228,5 @@ def test_parse_env_file(tmp_path: Path) -> None:
         "lower.case-name": "ok",
     }
     env_file.write_text("B='a'b\n")
-    with pytest.raises(EnvFileError, match=r"x.env:1: unterminated quote or text after it"):
+    with pytest.raises(EnvFileError, match=r"x.env:1: unexpected text after the closing quote"):
         parse_env_file(str(env_file))
