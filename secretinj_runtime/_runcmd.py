@@ -105,7 +105,8 @@ def run_command(
     Returns 2 for unreadable or invalid input files (names or values the environment cannot
     hold included), 127 when the command is not found and 126 when it cannot be executed
     (both checked before any network call), 1 when a reference did not resolve (the command
-    is not started). On success the process is replaced by the command and this never returns.
+    is not started). SIGTERM and SIGINT during resolution end the process at once (143, 130).
+    On success the process is replaced by the command and this never returns.
     """
     from .deployment_yaml import YamlFileError
 
@@ -143,13 +144,16 @@ def _resolve(env: dict[str, str], program: str, stderr: TextIO) -> int:
     """Resolve every reference of ``env`` in place and mark the names; return 0 or 1."""
     import secretinj_runtime as sir
 
-    try:
-        report = sir.resolve_environment(environ=env, required=True)
-    except sir.SecretResolutionError as ex:
-        print(ex.report, file=stderr)  # the table says which variable failed and why
-        headline = str(ex).splitlines()[0].rstrip(":")
-        print(f"secretinj: error: {headline}; {program} not started", file=stderr)
-        return 1
+    from ._signals import exit_on_signals
+
+    with exit_on_signals(stderr, f"{program} not started"):
+        try:
+            report = sir.resolve_environment(environ=env, required=True)
+        except sir.SecretResolutionError as ex:
+            print(ex.report, file=stderr)  # the table says which variable failed and why
+            headline = str(ex).splitlines()[0].rstrip(":")
+            print(f"secretinj: error: {headline}; {program} not started", file=stderr)
+            return 1
     resolved = [n for n, s in report.variables.items() if s.status is sir.Status.RESOLVED]
     for name in resolved:
         if "\0" in env[name]:

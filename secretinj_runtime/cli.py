@@ -8,8 +8,8 @@
 
 Exit codes: 0 success; 1 a reference did not resolve or a lint error; 2 usage error or an
 unreadable or invalid input file; 126/127 the command of ``run`` cannot be executed / is not
-found; 130 interrupted. Errors print ``secretinj: error: ...``, never a traceback or a
-value. A closed stdout or stderr is not an error: the output is
+found; 130 / 143 interrupted by SIGINT / SIGTERM. Errors print ``secretinj: error: ...``,
+never a traceback or a value. A closed stdout or stderr is not an error: the output is
 dropped (``secretinj check | head -1`` exits with the check's own code).
 """
 
@@ -37,6 +37,7 @@ exit codes:
   126  (run) the command cannot be executed
   127  (run) the command is not found
   130  interrupted (SIGINT)
+  143  terminated (SIGTERM) while resolving
 """
 
 
@@ -231,13 +232,16 @@ def _check(args: argparse.Namespace) -> int:
 
     import secretinj_runtime as sir
 
+    from ._signals import exit_on_signals
+
     names: list[str] | None = None
     if args.names is not None:
         names = [n.strip() for group in args.names for n in group.split(",") if n.strip()]
         if not names:
             args.parser.error("--names needs at least one variable name")
     err = _stderr()
-    report = sir.resolve_environment(names, required=False, write_back=False)
+    with exit_on_signals(err, "nothing checked"):
+        report = sir.resolve_environment(names, required=False, write_back=False)
     if args.json:
         _out(json.dumps(report.to_dict()))
     elif not report.variables:
