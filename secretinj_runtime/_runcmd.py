@@ -105,9 +105,33 @@ def run_command(
     Returns 2 for unreadable or invalid input files (names or values the environment cannot
     hold included), 127 when the command is not found and 126 when it cannot be executed
     (both checked before any network call), 1 when a reference did not resolve (the command
-    is not started). SIGTERM and SIGINT during resolution end the process at once (143, 130).
+    is not started). SIGTERM and SIGINT before the exec end the process at once (143, 130).
     On success the process is replaced by the command and this never returns.
     """
+    from ._signals import exit_on_signals
+
+    with exit_on_signals(stderr, f"{command[0]} not started"):  # PID 1 drops them otherwise
+        prepared = _prepare(command, deployment, env_file, stderr)
+    if isinstance(prepared, int):
+        return prepared
+    executable, env = prepared
+    for stream in (sys.stdout, sys.stderr, stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):  # closed by the caller (`>&-`) or a broken pipe
+            pass
+    try:
+        os.execve(executable, command, env)  # noqa: S606 - the user's own command
+    except OSError as ex:
+        print(f"secretinj: error: {command[0]}: cannot run: {ex.strerror or ex}", file=stderr)
+        return 126
+
+
+def _prepare(
+    command: list[str], deployment: str | None, env_file: str | None, stderr: TextIO
+) -> tuple[str, dict[str, str]] | int:
+    """Build, check and resolve the environment; return the file to exec and it, or a code."""
     from .deployment_yaml import YamlFileError
 
     try:
@@ -124,36 +148,20 @@ def run_command(
     if executable is None:
         print(f"secretinj: error: {command[0]}: {reason}", file=stderr)
         return code
-    code = _resolve(env, command[0], stderr)
-    if code:
-        return code
-    for stream in (sys.stdout, sys.stderr, stderr):
-        try:
-            if stream is not None:
-                stream.flush()
-        except (OSError, ValueError):  # closed by the caller (`>&-`) or a broken pipe
-            pass
-    try:
-        os.execve(executable, command, env)  # noqa: S606 - the user's own command
-    except OSError as ex:
-        print(f"secretinj: error: {command[0]}: cannot run: {ex.strerror or ex}", file=stderr)
-        return 126
+    return _resolve(env, command[0], stderr) or (executable, env)
 
 
 def _resolve(env: dict[str, str], program: str, stderr: TextIO) -> int:
     """Resolve every reference of ``env`` in place and mark the names; return 0 or 1."""
     import secretinj_runtime as sir
 
-    from ._signals import exit_on_signals
-
-    with exit_on_signals(stderr, f"{program} not started"):
-        try:
-            report = sir.resolve_environment(environ=env, required=True)
-        except sir.SecretResolutionError as ex:
-            print(ex.report, file=stderr)  # the table says which variable failed and why
-            headline = str(ex).splitlines()[0].rstrip(":")
-            print(f"secretinj: error: {headline}; {program} not started", file=stderr)
-            return 1
+    try:
+        report = sir.resolve_environment(environ=env, required=True)
+    except sir.SecretResolutionError as ex:
+        print(ex.report, file=stderr)  # the table says which variable failed and why
+        headline = str(ex).splitlines()[0].rstrip(":")
+        print(f"secretinj: error: {headline}; {program} not started", file=stderr)
+        return 1
     resolved = [n for n, s in report.variables.items() if s.status is sir.Status.RESOLVED]
     for name in resolved:
         if "\0" in env[name]:

@@ -1,4 +1,4 @@
-"""SIGTERM and SIGINT while ``secretinj`` resolves: say so in one line and exit at once.
+"""SIGTERM and SIGINT before ``secretinj`` execs or reports: one line, and exit at once.
 
 As a container's first process (``ENTRYPOINT ["secretinj", "run", "--"]``) the command is
 PID 1, and the kernel drops every signal PID 1 has no handler for: without one, ``docker
@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import threading
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -28,22 +29,23 @@ SIGNALS = (signal.SIGTERM, signal.SIGINT)
 def exit_on_signals(stderr: TextIO, outcome: str) -> Iterator[None]:
     """While in the block, SIGTERM and SIGINT print one line and end the process at once.
 
-    The line is ``secretinj: <SIG> received while resolving; <outcome>``. Signals that were
-    ignored when the block was entered (``nohup``, a background job) stay ignored. On leaving
-    the block the previous handlers are back, so that ``exec`` hands the command the
-    dispositions ``secretinj`` itself was given.
+    The line is ``secretinj: <SIG> received; <outcome>``. Signals that were ignored when the
+    block was entered (``nohup``, a background job) stay ignored. On leaving the block the
+    previous handlers are back, so that ``exec`` hands the command the dispositions
+    ``secretinj`` itself was given. Outside the main thread (where Python cannot set
+    handlers) the block changes nothing.
     """
 
     def handler(signum: int, frame: FrameType | None) -> None:
         del frame
         name = signal.Signals(signum).name
         with contextlib.suppress(OSError, ValueError):  # a closed or broken stderr
-            stderr.write(f"secretinj: {name} received while resolving; {outcome}\n")
+            stderr.write(f"secretinj: {name} received; {outcome}\n")
             stderr.flush()
         os._exit(128 + signum)
 
     previous: dict[signal.Signals, Any] = {}
-    for sig in SIGNALS:
+    for sig in SIGNALS if threading.current_thread() is threading.main_thread() else ():
         current = signal.getsignal(sig)
         if current is signal.SIG_IGN:
             continue

@@ -37,7 +37,7 @@ exit codes:
   126  (run) the command cannot be executed
   127  (run) the command is not found
   130  interrupted (SIGINT)
-  143  terminated (SIGTERM) while resolving
+  143  terminated (SIGTERM) before the command of run started or check reported
 """
 
 

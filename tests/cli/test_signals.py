@@ -123,7 +123,7 @@ def test_pid1_sigterm_during_the_role_propagation_wait(
     assert took < PROMPT_S, f"exit took {took:.1f} s"
     assert out == ""
     assert not marker.exists()
-    assert err.splitlines()[-1] == "secretinj: SIGTERM received while resolving; python not started"
+    assert err.splitlines()[-1] == "secretinj: SIGTERM received; python not started"
 
 
 @needs_pid_namespace
@@ -167,7 +167,7 @@ def test_sigint_with_several_fetches_in_flight_exits_at_once(
     assert code == 130, err
     assert took < PROMPT_S, f"exit took {took:.1f} s (the pool was waited for)"
     assert not marker.exists()
-    assert err.splitlines()[-1] == "secretinj: SIGINT received while resolving; python not started"
+    assert err.splitlines()[-1] == "secretinj: SIGINT received; python not started"
 
 
 def test_check_exits_at_once_on_sigterm(cli: Cli, azure_mock: MockServer) -> None:
@@ -184,7 +184,7 @@ def test_check_exits_at_once_on_sigterm(cli: Cli, azure_mock: MockServer) -> Non
 
     assert (code, out) == (143, "")
     assert took < PROMPT_S
-    assert err == "secretinj: SIGTERM received while resolving; nothing checked\n"
+    assert err == "secretinj: SIGTERM received; nothing checked\n"
 
 
 def signal_masks(status: str) -> tuple[int, int]:
@@ -225,3 +225,24 @@ def test_an_ignored_sigint_stays_ignored_for_the_command(cli: Cli) -> None:
     assert ignored & bit(signal.SIGINT)
     assert not ignored & bit(signal.SIGTERM)
     assert not caught & (bit(signal.SIGINT) | bit(signal.SIGTERM))
+
+
+def test_outside_the_main_thread_nothing_changes() -> None:
+    """Python sets handlers only in the main thread; ``cli.main`` run elsewhere still works."""
+    import io
+    import threading
+
+    from secretinj_runtime._signals import exit_on_signals
+
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    seen: list[object] = []
+
+    def work() -> None:
+        with exit_on_signals(io.StringIO(), "nothing"):
+            seen.extend(signal.getsignal(sig) for sig in before)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(10)
+    assert seen == list(before.values())
+    assert {sig: signal.getsignal(sig) for sig in before} == before
