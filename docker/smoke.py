@@ -168,7 +168,10 @@ def stage_image(context: Path, image_root: Path) -> dict[str, str]:
         if word == "WORKDIR":
             workdir = os.path.join(workdir, args)
         elif word == "ENV":
-            for item in shlex.split(args):
+            items = shlex.split(args)
+            if items and "=" not in items[0]:  # the legacy form: ENV NAME value
+                items = [f"{items[0]}={' '.join(items[1:])}"]
+            for item in items:
                 name, _, value = item.partition("=")
                 env[name] = value
         elif word == "COPY":
@@ -205,7 +208,10 @@ def _from(bin_dir: Path, argv: list[str]) -> list[str]:
 
 
 def _in_image(value: str, image_root: Path) -> str:
-    return str(image_root / value.lstrip("/")) if value.startswith("/") else value
+    """Move an absolute path of the image under ``image_root``; leave anything else alone."""
+    if not value.startswith("/") or re.search(r"[\s:]", value):
+        return value
+    return str(image_root / value.lstrip("/"))
 
 
 def clean_environ(extra: dict[str, str]) -> dict[str, str]:

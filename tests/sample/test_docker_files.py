@@ -243,3 +243,34 @@ def test_no_docker_fails_for_a_scorer_that_needs_the_checkout(tmp_path: Path) ->
     assert result.returncode == 1, result.stdout + result.stderr
     assert "smoke FAILED (local processes): azmlinfsrv exited" in result.stderr
     assert "No module named 'sample_score'" in result.stderr
+
+
+def test_env_workdir_and_copy_forms(tmp_path: Path) -> None:
+    context = tmp_path / "context"
+    (context / "docker").mkdir(parents=True)
+    (context / "src" / "pkg").mkdir(parents=True)
+    (context / "src" / "pkg" / "a.py").write_text("")
+    (context / "src" / "one.txt").write_text("1")
+    (context / "docker" / "Dockerfile").write_text(
+        "FROM x\n"
+        "ENV LEGACY /opt/legacy value\n"
+        'ENV A=/srv B="two words" \\\n    C=plain\n'
+        "WORKDIR /srv\n"
+        'COPY ["src/one.txt", "copied.txt"]\n'
+        "COPY src/pkg src/one.txt lib/\n"
+    )
+    (context / "docker" / "Dockerfile.dockerignore").write_text("docker\n")
+    smoke = load_smoke()
+    image = tmp_path / "image"
+
+    env = smoke.stage_image(context, image)
+
+    assert env == {
+        "LEGACY": "/opt/legacy value",  # not a path alone: left as written
+        "A": str(image / "srv"),
+        "B": "two words",
+        "C": "plain",
+        "WORKDIR": str(image / "srv"),
+    }
+    files = {p.relative_to(image).as_posix() for p in image.rglob("*") if p.is_file()}
+    assert files == {"srv/copied.txt", "srv/lib/a.py", "srv/lib/one.txt"}
