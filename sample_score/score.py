@@ -126,7 +126,7 @@ def _rebuild_client(name: str) -> None:
 def _text(raw_data: str) -> str | None:
     try:
         body = json.loads(raw_data)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):  # any body it cannot parse is a 400
         return None
     text = body.get("text") if isinstance(body, dict) else None
     return text if isinstance(text, str) and text.strip() else None

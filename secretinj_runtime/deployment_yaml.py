@@ -2,6 +2,12 @@
 
 Shared by `secretinj lint` (which checks each value) and `secretinj run --deployment` (which
 injects them as the platform would). PyYAML is imported inside the functions.
+
+The files come from users and repositories, so reading them is bounded: at most
+`MAX_FILE_BYTES`, nesting at most `MAX_NESTING` levels deep, merge keys (``<<``) chained at
+most `MAX_MERGE_DEPTH` deep and copying at most `MAX_MERGED_ENTRIES` entries in all (each
+merged mapping is expanded once, however often it is merged). A file beyond a limit is
+invalid input: `YamlFileError`, naming the file and line.
 """
 
 from __future__ import annotations
@@ -14,6 +20,19 @@ if TYPE_CHECKING:
 
 ENV_KEY = "environment_variables"
 TAG = "tag:yaml.org,2002:"
+MERGE_TAG = TAG + "merge"
+
+#: Largest file read (a deployment file is a few kilobytes).
+MAX_FILE_BYTES = 2 * 1024 * 1024
+#: Deepest nesting of collections (a deployment file nests about five levels).
+MAX_NESTING = 100
+#: Longest chain of merge keys: a mapping merging one that merges another, and so on.
+MAX_MERGE_DEPTH = 50
+#: Most entries copied by merge keys in one file, all mappings together.
+MAX_MERGED_ENTRIES = 100_000
+
+#: ``(key, value, merged)``: one entry of a mapping, and whether a merge key brought it.
+Entry = tuple["Node", "Node", bool]
 
 
 class YamlFileError(Exception):
@@ -23,26 +42,58 @@ class YamlFileError(Exception):
 def compose_file(path: str) -> list[Node]:
     """Read ``path`` and return the root node of each YAML document.
 
-    Raises `YamlFileError` (naming the file, and the line for a YAML error).
+    Raises `YamlFileError` (naming the file, and the line for a YAML error or a limit).
     """
     import yaml
 
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except UnicodeDecodeError:
-        raise YamlFileError(f"{path}: cannot read: not UTF-8 text") from None
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as ex:
         raise YamlFileError(f"{path}: cannot read: {ex.strerror or ex}") from None
+    if len(data) > MAX_FILE_BYTES:
+        line = data[:MAX_FILE_BYTES].count(b"\n") + 1
+        raise YamlFileError(
+            f"{path}:{line}: larger than {MAX_FILE_BYTES // 1024 // 1024} MiB: not a "
+            "deployment file"
+        )
     try:
-        return [n for n in yaml.compose_all(text, Loader=yaml.SafeLoader) if n is not None]
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise YamlFileError(f"{path}: cannot read: not UTF-8 text") from None
+    try:
+        return [n for n in yaml.compose_all(text, Loader=_bounded_loader()) if n is not None]
     except yaml.MarkedYAMLError as ex:
         mark = ex.problem_mark or ex.context_mark
-        line = f":{mark.line + 1}" if mark is not None else ""
+        at = f":{mark.line + 1}" if mark is not None else ""
         what = " ".join(p for p in (ex.context, ex.problem) if p)
-        raise YamlFileError(f"{path}{line}: invalid YAML: {what}") from None
+        raise YamlFileError(f"{path}{at}: invalid YAML: {what}") from None
     except yaml.YAMLError as ex:
         raise YamlFileError(f"{path}: invalid YAML: {ex}") from None
+    except RecursionError:  # the nesting limit should come first; never a crash
+        raise YamlFileError(f"{path}: invalid YAML: nested too deeply") from None
+
+
+def _bounded_loader() -> type:
+    """Return a SafeLoader whose composer refuses to nest deeper than `MAX_NESTING`."""
+    import yaml
+    from yaml.composer import ComposerError
+
+    class BoundedLoader(yaml.SafeLoader):
+        depth = 0
+
+        def compose_node(self, parent: Node | None, index: int) -> Node | None:
+            if self.depth >= MAX_NESTING:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                problem = f"collections nested deeper than {MAX_NESTING} levels"
+                raise ComposerError(None, None, problem, mark)
+            self.depth += 1
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+    return BoundedLoader
 
 
 def environment_mappings(root: Node) -> Iterator[tuple[Node, Node]]:
@@ -69,34 +120,96 @@ def environment_mappings(root: Node) -> Iterator[tuple[Node, Node]]:
     yield from found
 
 
-def entries(node: MappingNode, depth: int = 0) -> list[tuple[Node, Node, bool]]:
-    """Return ``(key, value, merged)`` of a mapping, YAML merge keys (``<<``) expanded.
+class MergeExpander:
+    """Expands the merge keys (``<<``) of one file's mappings, each merged mapping once.
 
-    Later entries win: merged ones come first, the mapping's own keys after them.
+    Raises `YamlFileError` for a mapping merged into itself and beyond `MAX_MERGE_DEPTH` or
+    `MAX_MERGED_ENTRIES`.
     """
-    from yaml.nodes import MappingNode, SequenceNode
 
-    merged: list[tuple[Node, Node, bool]] = []
-    own: list[tuple[Node, Node, bool]] = []
-    for key, value in node.value:
-        if key.tag != TAG + "merge":
-            own.append((key, value, False))
-            continue
-        sources = value.value if isinstance(value, SequenceNode) else [value]
-        if depth > 20 or not all(isinstance(s, MappingNode) for s in sources):
-            own.append((key, value, False))  # reported by the caller
-            continue
-        for source in reversed(sources):  # the first mapping listed takes precedence
-            merged += [(k, v, True) for k, v, _ in entries(source, depth + 1)]
-    return merged + own
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._memo: dict[int, list[Entry]] = {}
+        self._active: set[int] = set()
+        self._copied = 0
+
+    def entries(self, node: MappingNode) -> list[Entry]:
+        """Return the entries of ``node``: merged ones first, then its own keys as written.
+
+        Later entries win. The merged ones are already reduced to one per name, the one
+        YAML's merge rules pick: the first mapping listed in a ``<<`` takes precedence. A
+        ``<<`` whose value is not a mapping (or a list of them) stays an own entry, for the
+        caller to report.
+        """
+        merged, own = self._split(node, 0)
+        return merged + own
+
+    def _split(self, node: MappingNode, depth: int) -> tuple[list[Entry], list[Entry]]:
+        from yaml.nodes import MappingNode, SequenceNode
+
+        merged: dict[object, Entry] = {}
+        own: list[Entry] = []
+        for key, value in node.value:
+            sources = value.value if isinstance(value, SequenceNode) else [value]
+            if key.tag != MERGE_TAG or not all(isinstance(s, MappingNode) for s in sources):
+                own.append((key, value, False))
+                continue
+            for source in reversed(sources):
+                for k, v, _ in self._expanded(source, depth + 1, key):
+                    merged[entry_name(k)] = (k, v, True)
+        return list(merged.values()), own
+
+    def _expanded(self, node: MappingNode, depth: int, via: Node) -> list[Entry]:
+        """Return the entries of ``node``, one per name (the winner), expanding it once."""
+        result = self._memo.get(id(node))
+        if result is None:
+            where = f"{self.path}:{line_of(via)}"
+            if id(node) in self._active:
+                raise YamlFileError(f"{where}: '<<' merges a mapping into itself")
+            if depth > MAX_MERGE_DEPTH:
+                raise YamlFileError(
+                    f"{where}: merge keys ('<<') chained deeper than {MAX_MERGE_DEPTH} levels"
+                )
+            self._active.add(id(node))
+            try:
+                merged, own = self._split(node, depth)
+            finally:
+                self._active.discard(id(node))
+            result = list(winners(merged + own).values())
+            self._memo[id(node)] = result
+        self._copied += len(result)
+        if self._copied > MAX_MERGED_ENTRIES:
+            raise YamlFileError(
+                f"{self.path}:{line_of(via)}: merge keys ('<<') copy more than "
+                f"{MAX_MERGED_ENTRIES} entries: not a deployment file"
+            )
+        return result
 
 
-def load_environment_variables(path: str) -> dict[str, str]:
-    """Return the ``environment_variables`` of deployment file ``path`` as strings.
+def entry_name(key: Node) -> object:
+    """Return what identifies a variable: a scalar key's text, else the key node itself."""
+    from yaml.nodes import ScalarNode
 
-    Values are converted the way the deployment's JSON carries them (``true``, ``1.5``; null
-    becomes an empty string). A file without the mapping gives ``{}``. Raises `YamlFileError`
-    when the file is unreadable or invalid, holds several mappings or a non-scalar value.
+    if isinstance(key, ScalarNode) and key.tag not in (MERGE_TAG, TAG + "null"):
+        return str(key.value)
+    return ("node", id(key))
+
+
+def winners(entries: list[Entry]) -> dict[object, Entry]:
+    """Return the entry that wins for each name (the last one), keyed by `entry_name`."""
+    out: dict[object, Entry] = {}
+    for entry in entries:
+        out[entry_name(entry[0])] = entry
+    return out
+
+
+def load_environment_entries(path: str) -> list[tuple[str, str, int]]:
+    """Return ``(name, value, line)`` of each variable of deployment file ``path``.
+
+    One entry per name, the value that wins. Values are converted the way the deployment's
+    JSON carries them (``true``, ``1.5``; null becomes an empty string). A file without the
+    mapping gives ``[]``. Raises `YamlFileError` when the file is unreadable, invalid or over
+    a limit, holds several mappings, a name that is not a scalar or a non-scalar value.
     """
     from yaml.nodes import MappingNode, ScalarNode
 
@@ -106,26 +219,30 @@ def load_environment_variables(path: str) -> dict[str, str]:
         raise YamlFileError(
             f"{path}: {len(found)} {ENV_KEY} mappings (lines {lines}): expected one"
         )
-    env: dict[str, str] = {}
     if not found:
-        return env
+        return []
     key, node = found[0]
     if isinstance(node, ScalarNode) and node.tag == TAG + "null":
-        return env
+        return []
     if not isinstance(node, MappingNode):
         raise YamlFileError(f"{path}:{line_of(key)}: {ENV_KEY} must be a mapping")
-    for name_node, value, _ in entries(node):
-        if (
-            not isinstance(name_node, ScalarNode)
-            or name_node.tag == TAG + "merge"
-            or not isinstance(value, ScalarNode)
-        ):
+    out: list[tuple[str, str, int]] = []
+    for name_node, value, _ in winners(MergeExpander(path).entries(node)).values():
+        if not isinstance(entry_name(name_node), str) or not isinstance(value, ScalarNode):
             raise YamlFileError(
                 f"{path}:{line_of(name_node)}: {ENV_KEY} must map names to strings, numbers "
                 "or booleans"
             )
-        env[str(name_node.value)] = scalar_text(value)
-    return env
+        out.append((str(name_node.value), scalar_text(value), line_of(name_node)))
+    return out
+
+
+def load_environment_variables(path: str) -> dict[str, str]:
+    """Return the ``environment_variables`` of deployment file ``path`` as strings.
+
+    See `load_environment_entries` for the conversion and the errors.
+    """
+    return {name: value for name, value, _ in load_environment_entries(path)}
 
 
 def scalar_text(node: Node) -> str:
@@ -142,10 +259,13 @@ def scalar_text(node: Node) -> str:
     constructor = SafeConstructor()
     if tag == "bool":
         return "true" if constructor.construct_yaml_bool(node) else "false"
-    if tag == "int":
-        return str(constructor.construct_yaml_int(node))
-    if tag == "float":
-        return str(constructor.construct_yaml_float(node))
+    try:
+        if tag == "int":
+            return str(constructor.construct_yaml_int(node))
+        if tag == "float":
+            return str(constructor.construct_yaml_float(node))
+    except ValueError:  # e.g. more digits than Python converts: keep the text as written
+        pass
     return str(node.value)
 
 

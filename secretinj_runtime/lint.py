@@ -2,38 +2,53 @@
 
 `lint_file` finds every ``environment_variables`` mapping in a YAML file (the top-level one
 of a CLI v2 deployment file, or one nested anywhere, in any document of the file) and checks
-each value the way the runtime would read it: the reference grammar, connection and secret
-names, versions, and that a Key Vault host is a vault of a known cloud. `check_value` checks
-one value. Reading the files is `deployment_yaml`'s job (PyYAML, imported lazily).
+the value that wins for each name the way the runtime would read it (`check_value`: the
+reference grammar, connection and secret names, versions, that a Key Vault host is a vault
+of a known cloud) and that the environment can hold it (`environ_problem`). It also warns
+about secret references in other fields, which the platform leaves as they are. Reading the
+files is `deployment_yaml`'s job (PyYAML, imported lazily).
 """
 
 from __future__ import annotations
 
 import re
 
-from .clouds import AZURE_PUBLIC_CLOUD, CLOUDS, Cloud, get_cloud
+from ._valuecheck import CLOUD_VARIABLE, ERROR, WARNING, check_value, environ_problem
+from .clouds import Cloud, get_cloud
 from .deployment_yaml import (
     ENV_KEY,
+    MERGE_TAG,
     TAG,
+    Entry,
+    MergeExpander,
     compose_file,
-    entries,
     environment_mappings,
     is_str,
     line_of,
+    winners,
 )
-from .errors import ReferenceSyntaxError, SecretInjectionError, UntrustedEndpointError
-from .references import KeyVaultReference, is_reference, parse_reference
+from .errors import SecretInjectionError
+from .references import is_reference
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from yaml.nodes import MappingNode, Node
+    from yaml.nodes import Node
 
-ERROR = "error"
-WARNING = "warning"
-CLOUD_VARIABLE = "SECRETINJ_CLOUD"
+__all__ = [
+    "CLOUD_VARIABLE",
+    "ERROR",
+    "WARNING",
+    "Finding",
+    "LintResult",
+    "check_value",
+    "environ_problem",
+    "lint_file",
+    "outside_references",
+    "summary_line",
+]
 
 _PORTABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_BARE_REFERENCE = ("azureml://connections/", "keyvault:https://")
+_SECRET_REFERENCE = re.compile(r"\$\{\{\s*(?:azureml://connections/|keyvault:)", re.IGNORECASE)
 
 
 class Finding:
@@ -78,103 +93,13 @@ class LintResult:
         return sum(f.level == WARNING for f in self.findings)
 
 
-# -- one value ------------------------------------------------------------------------------
-
-
-def check_value(value: str, cloud: Cloud | None = None) -> list[tuple[str, str]]:
-    """Check one string value; return ``(level, message)`` pairs (empty when fine).
-
-    ``cloud`` is the cloud the container runs in, None when it cannot be told (the runtime
-    then uses AzureCloud unless ``SECRETINJ_CLOUD`` is set some other way).
-    """
-    if not is_reference(value):
-        for marker in _BARE_REFERENCE:
-            if marker in value:
-                return [
-                    (
-                        WARNING,
-                        f"mentions '{marker}' without '${{{{...}}}}': it is passed on as a "
-                        "literal, not resolved",
-                    )
-                ]
-        return []
-    try:
-        ref = parse_reference(value)
-    except ReferenceSyntaxError as ex:
-        return [(ERROR, ex.message)]
-    if not isinstance(ref, KeyVaultReference):
-        return []
-    out = _check_vault_host(ref, cloud)
-    if ref.version is None:
-        out.append(
-            (
-                WARNING,
-                "no secret version: the platform documents only the versioned form "
-                "'.../secrets/<name>/<version>'; the runtime fetches the latest version",
-            )
-        )
-    return out
-
-
-def _check_vault_host(ref: KeyVaultReference, cloud: Cloud | None) -> list[tuple[str, str]]:
-    host_cloud = _vault_cloud(ref)
-    if cloud is not None:
-        try:
-            _check_host(ref, cloud)
-        except UntrustedEndpointError as ex:
-            also = ""
-            if host_cloud is not None:
-                also = f" (it is a vault of {host_cloud.name})"
-            return [(ERROR, ex.message + also)]
-        return []
-    if host_cloud is None:
-        for candidate in CLOUDS.values():
-            if ref.host.lower().endswith(candidate.keyvault_suffix):
-                try:  # a vault host of that cloud, but not a valid vault name
-                    _check_host(ref, candidate)
-                except UntrustedEndpointError as ex:
-                    return [(ERROR, ex.message)]
-        suffixes = ", ".join(f"'<vault>{c.keyvault_suffix}'" for c in CLOUDS.values())
-        return [
-            (
-                ERROR,
-                f"Key Vault host {ref.host!r} is not a vault of any Azure cloud ({suffixes}): "
-                "the runtime refuses to send a token to it",
-            )
-        ]
-    if host_cloud is not AZURE_PUBLIC_CLOUD:
-        return [
-            (
-                WARNING,
-                f"a vault of {host_cloud.name}: it resolves only where "
-                f"{CLOUD_VARIABLE}={host_cloud.name} (the default, AzureCloud, refuses it); "
-                f"set {CLOUD_VARIABLE} in environment_variables or use --cloud",
-            )
-        ]
-    return []
-
-
-def _check_host(ref: KeyVaultReference, cloud: Cloud) -> None:
-    from .keyvault import check_vault_host
-
-    check_vault_host(ref, cloud)
-
-
-def _vault_cloud(ref: KeyVaultReference) -> Cloud | None:
-    """Return the cloud whose vault ``ref`` points at, None if none."""
-    for cloud in CLOUDS.values():
-        try:
-            _check_host(ref, cloud)
-        except UntrustedEndpointError:
-            continue
-        return cloud
-    return None
-
-
 def lint_file(path: str, cloud: Cloud | None = None) -> LintResult:
     """Lint every ``environment_variables`` mapping of ``path``; raise `YamlFileError`.
 
-    ``cloud`` is used where the mapping itself does not set ``SECRETINJ_CLOUD``.
+    ``cloud`` is used where the mapping itself does not set ``SECRETINJ_CLOUD``. Only the
+    value that wins for each name is checked (a merged value overridden by the mapping's own
+    key never reaches the environment). References elsewhere in the file get a warning: the
+    platform leaves them as they are.
     """
     from yaml.nodes import MappingNode, ScalarNode
 
@@ -182,7 +107,9 @@ def lint_file(path: str, cloud: Cloud | None = None) -> LintResult:
     references = 0
     mappings = 0
     linted: set[int] = set()
-    for root in compose_file(path):
+    expander = MergeExpander(path)
+    roots = compose_file(path)
+    for root in roots:
         for key, node in environment_mappings(root):
             mappings += 1
             if id(node) in linted:  # one mapping shared through an alias
@@ -195,32 +122,37 @@ def lint_file(path: str, cloud: Cloud | None = None) -> LintResult:
                     Finding(path, line_of(key), ERROR, None, f"{ENV_KEY} must be a mapping")
                 )
                 continue
-            refs, found = _lint_mapping(path, node, cloud)
+            refs, found = _lint_mapping(path, expander.entries(node), cloud)
             references += refs
             findings += found
     if not mappings:
         findings.append(Finding(path, 1, WARNING, None, f"no {ENV_KEY} mapping found"))
-    findings.sort(key=lambda f: f.line)
-    return LintResult(findings, references)
+    findings += outside_references(path, roots)
+    unique = {str(f): f for f in findings}  # a mapping merged into several: report it once
+    return LintResult(sorted(unique.values(), key=lambda f: f.line), references)
 
 
-def _lint_mapping(path: str, node: MappingNode, cloud: Cloud | None) -> tuple[int, list[Finding]]:
+def _lint_mapping(path: str, pairs: list[Entry], cloud: Cloud | None) -> tuple[int, list[Finding]]:
     from yaml.nodes import ScalarNode
 
     findings: list[Finding] = []
     references = 0
-    pairs = entries(node)
-    mapping_cloud, cloud_error = _mapping_cloud(pairs)
+    winning = {id(entry[0]) for entry in winners(pairs).values()}
+    mapping_cloud, cloud_error = _mapping_cloud([e for e in pairs if id(e[0]) in winning])
     seen: dict[str, int] = {}
     for key, value, merged in pairs:
         line = line_of(key)
-        if key.tag == TAG + "merge":
+        if key.tag == MERGE_TAG:
             findings.append(Finding(path, line, ERROR, None, "'<<' must merge mappings"))
             continue
         if not isinstance(key, ScalarNode) or key.tag == TAG + "null":
             findings.append(Finding(path, line, ERROR, None, "a variable name must be a scalar"))
             continue
-        name = key.value
+        name = str(key.value)
+        problem = environ_problem(name)
+        if problem is not None:
+            findings.append(Finding(path, line, ERROR, None, problem))
+            continue
 
         def add(level: str, message: str, name: str = name, line: int = line) -> None:
             findings.append(Finding(path, line, level, name, message))
@@ -229,6 +161,8 @@ def _lint_mapping(path: str, node: MappingNode, cloud: Cloud | None) -> tuple[in
             if name in seen:
                 add(WARNING, f"defined again (first at line {seen[name]}): the last value wins")
             seen[name] = line
+        if id(key) not in winning:
+            continue  # overridden: this value never reaches the environment
         if not _PORTABLE_NAME.fullmatch(name):
             add(WARNING, "not a portable environment variable name ([A-Za-z_][A-Za-z0-9_]*)")
         if name == CLOUD_VARIABLE and cloud_error:
@@ -241,6 +175,9 @@ def _lint_mapping(path: str, node: MappingNode, cloud: Cloud | None) -> tuple[in
             continue
         if value.tag != TAG + "str":
             continue  # numbers, booleans, dates: converted to strings, never references
+        if "\0" in value.value:
+            add(ERROR, "the value holds a NUL character: the environment cannot hold it")
+            continue
         if is_reference(value.value):
             references += 1
         for level, message in check_value(value.value, mapping_cloud or cloud):
@@ -248,7 +185,7 @@ def _lint_mapping(path: str, node: MappingNode, cloud: Cloud | None) -> tuple[in
     return references, findings
 
 
-def _mapping_cloud(entries: list[tuple[Node, Node, bool]]) -> tuple[Cloud | None, str | None]:
+def _mapping_cloud(entries: list[Entry]) -> tuple[Cloud | None, str | None]:
     """Return the cloud the mapping's ``SECRETINJ_CLOUD`` names (or an error message)."""
     raw: str | None = None
     for key, value, _ in entries:
@@ -260,6 +197,60 @@ def _mapping_cloud(entries: list[tuple[Node, Node, bool]]) -> tuple[Cloud | None
         return get_cloud(raw), None
     except SecretInjectionError as ex:
         return None, ex.message
+
+
+def outside_references(path: str, roots: list[Node]) -> list[Finding]:
+    """Warn about secret references in fields other than ``environment_variables`` values.
+
+    The platform resolves references only there: in ``model:``, ``environment.image:`` and
+    every other field the text stays as written. Mappings merged into an
+    ``environment_variables`` mapping are part of it.
+    """
+    from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+    inside: set[int] = set()
+    for root in roots:
+        for _, node in environment_mappings(root):
+            _collect(node, inside)
+    findings: list[Finding] = []
+    seen: set[int] = set()
+    stack: list[tuple[Node, str]] = [(root, "") for root in reversed(roots)]
+    while stack:
+        node, where = stack.pop()
+        if id(node) in seen or id(node) in inside:
+            continue
+        seen.add(id(node))
+        if isinstance(node, ScalarNode):
+            if node.tag == TAG + "str" and _SECRET_REFERENCE.search(node.value):
+                message = (
+                    f"{where or 'the document'}: a secret reference outside {ENV_KEY} stays "
+                    f"a literal: the platform resolves references only in {ENV_KEY} values"
+                )
+                findings.append(Finding(path, line_of(node), WARNING, None, message))
+        elif isinstance(node, MappingNode):
+            for key, value in reversed(node.value):
+                label = str(key.value) if isinstance(key, ScalarNode) else "?"
+                stack.append((value, f"{where}.{label}" if where else label))
+        elif isinstance(node, SequenceNode):
+            stack += [(item, f"{where}[{i}]") for i, item in reversed(list(enumerate(node.value)))]
+    return findings
+
+
+def _collect(node: Node, ids: set[int]) -> None:
+    """Add ``node`` and every node under it (aliases and merged mappings too) to ``ids``."""
+    from yaml.nodes import MappingNode, SequenceNode
+
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if id(current) in ids:
+            continue
+        ids.add(id(current))
+        if isinstance(current, MappingNode):
+            for key, value in current.value:
+                stack += (key, value)
+        elif isinstance(current, SequenceNode):
+            stack += current.value
 
 
 # -- the command ----------------------------------------------------------------------------

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 
 import pytest
 
 from secretinj_runtime.mock.testing import MockServer
-from tests.cli.clihelp import REFERENCES, SECRETINJ_SCRIPT, Cli, base_env, table_rows
+from tests.cli.clihelp import (
+    MODULE,
+    REFERENCES,
+    ROOT,
+    SECRETINJ_SCRIPT,
+    Cli,
+    base_env,
+    table_rows,
+)
 
 ROLE = "Azure Machine Learning Workspace Connection Secrets Reader"
 
@@ -122,12 +132,80 @@ def test_invalid_reference_and_unknown_workspace_need_no_mock(cli: Cli) -> None:
     assert cli.mock.requests() == []
 
 
-def test_nothing_to_resolve_is_ready(cli: Cli) -> None:
-    result = cli("check", env=base_env())
+def test_nothing_to_resolve_says_so_and_how_to_name_variables(cli: Cli) -> None:
+    result = cli("check", env=base_env({"LITERAL": "plain"}))
 
-    assert result.returncode == 0
-    assert result.stdout.split() == ["VARIABLE", "STATUS", "SOURCE", "MS", "REFERENCE"]
-    assert re.fullmatch(r"secretinj: 0 variables: none in \d+ ms\n", result.stderr)
+    assert result.returncode == 0  # ready: nothing to resolve
+    assert result.stdout == ""  # no empty table
+    assert result.stderr == (
+        "secretinj: no variable of the environment holds a reference "
+        "('${{azureml://connections/...}}' or '${{keyvault:https://...}}'): nothing to "
+        "resolve. To check variables by name, literals included: secretinj check --names A,B\n"
+    )
+
+    as_json = cli("check", "--json", env=base_env())
+    assert as_json.returncode == 0
+    assert json.loads(as_json.stdout)["variables"] == {}
+    assert as_json.stderr == ""
+
+
+def test_a_reader_that_goes_away_is_not_a_failure(cli: Cli, azure_mock: MockServer) -> None:
+    """``secretinj check | head -1``: the pipe closes; the exit code is still the check's."""
+    env = cli.env(REFERENCES)
+    for args, code in ((["check"], 0), (["check", "--json"], 0), (["check", "--names", "NOPE"], 1)):
+        read, write = os.pipe()
+        os.close(read)  # the reader is gone before anything is written
+        try:
+            process = subprocess.run(
+                [*MODULE, *args],
+                env=env,
+                cwd=ROOT,
+                stdout=write,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+        finally:
+            os.close(write)
+        assert process.returncode == code, process.stderr
+        assert "Broken pipe" not in process.stderr
+        assert "Traceback" not in process.stderr
+        assert "Exception ignored" not in process.stderr
+    assert azure_mock.count("listsecrets") == 4  # both resolving checks ran to the end
+
+
+def test_lint_into_a_closed_pipe() -> None:
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        process = subprocess.run(
+            [*MODULE, "lint", "tests/cli/data/embedded.yml"],
+            env=base_env(),
+            cwd=ROOT,
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert (process.returncode, process.stderr) == (1, "")  # lint's own result: errors found
+
+
+def test_a_closed_stdout_still_gives_the_exit_code(cli: Cli) -> None:
+    result = subprocess.run(
+        ["sh", "-c", '"$@" >&-', "sh", *MODULE, "check"],
+        env=cli.env(REFERENCES),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(r"secretinj: 4 variables: 4 RESOLVED in \d+ ms\n", result.stderr)
 
 
 def test_installed_console_script(cli: Cli) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from secretinj_runtime._runcmd import EnvFileError, parse_env_file
+from secretinj_runtime._dotenv import EnvFileError, parse_env_file
 from secretinj_runtime.mock.defaults import AOAI_KEY, DB_PASSWORD_VERSIONS, OPENAI_API_KEY
 from secretinj_runtime.mock.testing import MockServer
 from tests.cli.clihelp import DATA, REFERENCES, Cli
@@ -113,7 +113,7 @@ def test_precedence_deployment_env_file_process(cli: Cli, tmp_path: Path) -> Non
         "F": "unquoted value",
         "G": "",
     }
-    assert "0 variables: none" in result.stderr
+    assert result.stderr == "secretinj: no variable holds a reference: nothing to resolve\n"
 
 
 def test_references_in_the_env_file_are_resolved(cli: Cli, tmp_path: Path) -> None:
@@ -162,19 +162,38 @@ def test_failure_exits_1_without_running_the_command(
     )
 
 
-def test_command_not_found_127_and_not_executable_126(cli: Cli, tmp_path: Path) -> None:
+def test_command_not_found_127_and_not_executable_126_before_any_fetch(
+    cli: Cli, azure_mock: MockServer, tmp_path: Path
+) -> None:
     missing = cli("run", "--", "secretinj-no-such-command", "--flag", env=cli.env(REFERENCES))
     assert missing.returncode == 127
-    assert missing.stderr.endswith(
-        "secretinj: error: secretinj-no-such-command: command not found\n"
-    )
-    assert "4 RESOLVED" in missing.stderr  # resolution happened first
+    assert missing.stderr == "secretinj: error: secretinj-no-such-command: command not found\n"
 
     script = tmp_path / "not-executable.sh"
     script.write_text("#!/bin/sh\necho hi\n")
-    denied = cli("run", "--", str(script))
+    denied = cli("run", "--", str(script), env=cli.env(REFERENCES))
     assert denied.returncode == 126
-    assert f"secretinj: error: {script}: cannot run: Permission denied" in denied.stderr
+    assert denied.stderr == f"secretinj: error: {script}: cannot run: Permission denied\n"
+
+    directory = cli("run", "--", str(tmp_path), env=cli.env(REFERENCES))
+    assert directory.returncode == 126
+    assert directory.stderr == f"secretinj: error: {tmp_path}: cannot run: it is a directory\n"
+    assert azure_mock.requests() == []  # no token, no ListSecrets (an ARM write), no vault
+
+
+def test_the_command_is_looked_up_on_the_childs_path(cli: Cli, tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "only-here").write_text('#!/bin/sh\necho "ran with $# args"\n')
+    (bin_dir / "only-here").chmod(0o755)
+    (bin_dir / "not-runnable").write_text("#!/bin/sh\n")
+    env = cli.env({"PATH": f"{bin_dir}:{cli.env()['PATH']}"})
+
+    found = cli("run", "--", "only-here", "a", "b", env=env)
+    assert (found.returncode, found.stdout) == (0, "ran with 2 args\n")
+    denied = cli("run", "--", "not-runnable", env=env)
+    assert denied.returncode == 126
+    assert denied.stderr == "secretinj: error: not-runnable: cannot run: Permission denied\n"
 
 
 def test_exit_code_and_arguments_pass_through(cli: Cli) -> None:
@@ -228,5 +247,5 @@ def test_parse_env_file(tmp_path: Path) -> None:
         "lower.case-name": "ok",
     }
     env_file.write_text("B='a'b\n")
-    with pytest.raises(EnvFileError, match=r"x.env:1: unterminated quote or text after it"):
+    with pytest.raises(EnvFileError, match=r"x.env:1: unexpected text after the closing quote"):
         parse_env_file(str(env_file))

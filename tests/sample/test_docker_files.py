@@ -131,3 +131,146 @@ def test_compose_escapes_every_reference_dollar(compose: dict[str, Any]) -> None
     raw = compose["services"]["scorer"]["environment"]
     for name, value in raw.items():
         assert not re.search(r"(?<!\$)\$\{", str(value)), name
+
+
+def test_the_dockerfile_installs_what_the_smoke_installs(dockerfile: str) -> None:
+    smoke = load_smoke()
+    assert f"COPY secretinj_runtime {smoke.PACKAGE_DIR}/secretinj_runtime" in dockerfile
+    assert f"cp -r {smoke.PACKAGE_DIR} /tmp/secretinj-build" in dockerfile
+    assert f'pip install --no-cache-dir "/tmp/secretinj-build{smoke.EXTRAS}"' in dockerfile
+
+
+@pytest.mark.parametrize(
+    ("path", "left_out"),
+    [
+        ("pyproject.toml", False),
+        ("secretinj_runtime/cli.py", False),
+        ("secretinj_runtime/mock/app.py", False),
+        ("secretinj_runtime/__pycache__/cli.cpython-311.pyc", True),
+        ("secretinj_runtime/mock/__pycache__/x.pyc", True),
+        ("sample_score/score.py", False),
+        ("sample_score/procs.py", True),
+        ("tests/cli/test_run.py", True),
+        (".venv/bin/python", True),
+        ("docker/Dockerfile", True),
+    ],
+)
+def test_the_dockerignore_rules_as_docker_reads_them(path: str, left_out: bool) -> None:
+    smoke = load_smoke()
+    rules = smoke.ignore_rules(DOCKER / "Dockerfile.dockerignore")
+    assert smoke.ignored(path, rules) is left_out
+
+
+def test_the_image_gets_exactly_what_the_dockerfile_copies(tmp_path: Path) -> None:
+    smoke = load_smoke()
+    env = smoke.stage_image(procs.ROOT, tmp_path)
+
+    copied = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
+    package = {
+        f"opt/secretinj-runtime/{p.relative_to(procs.ROOT).as_posix()}"
+        for p in (procs.ROOT / "secretinj_runtime").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    assert copied == {
+        "opt/secretinj-runtime/pyproject.toml",
+        "opt/secretinj-runtime/README.md",
+        "var/azureml-app/score.py",
+        *package,
+    }
+    assert env == {
+        "AML_APP_ROOT": str(tmp_path / "var/azureml-app"),
+        "AZUREML_ENTRY_SCRIPT": "score.py",
+        "WORKDIR": str(tmp_path / "var/azureml-app"),
+    }
+
+
+def test_a_copy_from_outside_the_build_context_fails(tmp_path: Path) -> None:
+    context = tmp_path / "context"
+    (context / "docker").mkdir(parents=True)
+    (context / "docker" / "Dockerfile").write_text("FROM x\nCOPY tests/ /app/\n")
+    (context / "docker" / "Dockerfile.dockerignore").write_text("*\n!docker\n")
+    (context / "tests").mkdir()
+    (context / "tests" / "a.py").write_text("")
+    smoke = load_smoke()
+    with pytest.raises(smoke.SmokeError, match=r"COPY tests: not in the build context"):
+        smoke.stage_image(context, tmp_path / "image")
+
+
+def test_compose_down_runs_when_up_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`up` that hangs (a slow pull or build) may leave containers: `down` must still run."""
+    smoke = load_smoke()
+    calls: list[list[str]] = []
+
+    def fake_run(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        calls.append(cmd)
+        if "up" in cmd:
+            raise subprocess.TimeoutExpired(cmd, kwargs["timeout"])
+        return subprocess.CompletedProcess(cmd, 0, "24.0.0\n", "")
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+
+    assert smoke.main([]) == 1
+    assert [c[-3:] for c in calls if "compose" in c and "-f" in c] == [
+        ["up", "-d", "--build"],
+        ["down", "--volumes", "--remove-orphans"],
+    ]
+
+
+@pytest.mark.e2e
+def test_no_docker_fails_for_a_scorer_that_needs_the_checkout(tmp_path: Path) -> None:
+    """The image has no sample_score package: a score.py importing it must fail the smoke."""
+    context = tmp_path / "context"
+    context.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(procs.ROOT / name, context / name)
+    for folder in ("secretinj_runtime", "sample_score", "docker"):
+        shutil.copytree(
+            procs.ROOT / folder, context / folder, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    score = context / "sample_score" / "score.py"
+    score.write_text("from sample_score import procs  # only in the checkout\n" + score.read_text())
+
+    result = subprocess.run(
+        [sys.executable, str(DOCKER / "smoke.py"), "--no-docker", "--context", str(context)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=procs.ROOT,
+        env=procs.child_environ(),  # PYTHONPATH holds the checkout: it must not reach the scorer
+    )
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "smoke FAILED (local processes): azmlinfsrv exited" in result.stderr
+    assert "No module named 'sample_score'" in result.stderr
+
+
+def test_env_workdir_and_copy_forms(tmp_path: Path) -> None:
+    context = tmp_path / "context"
+    (context / "docker").mkdir(parents=True)
+    (context / "src" / "pkg").mkdir(parents=True)
+    (context / "src" / "pkg" / "a.py").write_text("")
+    (context / "src" / "one.txt").write_text("1")
+    (context / "docker" / "Dockerfile").write_text(
+        "FROM x\n"
+        "ENV LEGACY /opt/legacy value\n"
+        'ENV A=/srv B="two words" \\\n    C=plain\n'
+        "WORKDIR /srv\n"
+        'COPY ["src/one.txt", "copied.txt"]\n'
+        "COPY src/pkg src/one.txt lib/\n"
+    )
+    (context / "docker" / "Dockerfile.dockerignore").write_text("docker\n")
+    smoke = load_smoke()
+    image = tmp_path / "image"
+
+    env = smoke.stage_image(context, image)
+
+    assert env == {
+        "LEGACY": "/opt/legacy value",  # not a path alone: left as written
+        "A": str(image / "srv"),
+        "B": "two words",
+        "C": "plain",
+        "WORKDIR": str(image / "srv"),
+    }
+    files = {p.relative_to(image).as_posix() for p in image.rglob("*") if p.is_file()}
+    assert files == {"srv/copied.txt", "srv/lib/a.py", "srv/lib/one.txt"}

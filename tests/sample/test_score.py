@@ -56,7 +56,18 @@ def test_a_connection_target_without_openai_path_gets_it(
 
 
 @pytest.mark.parametrize(
-    "raw", ["", "not json", "[]", '{"text": 3}', '{"text": "  "}', '{"prompt": "x"}', "null"]
+    "raw",
+    [
+        "",
+        "not json",
+        "[]",
+        '{"text": 3}',
+        '{"text": "  "}',
+        '{"prompt": "x"}',
+        "null",
+        "[" * 100_000 + "]" * 100_000,  # deeper than the JSON decoder recurses
+        '{"text": ' + "[" * 100_000,
+    ],
 )
 def test_an_invalid_body_answers_400_without_calling_anything(
     scoring: MockServer, raw: str
