@@ -14,6 +14,7 @@ import os
 import stat
 import sys
 
+from ._constants import EnvironmentVariables
 from ._dotenv import EnvFileError, read_env_file
 
 TYPE_CHECKING = False
@@ -21,8 +22,9 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import TextIO
 
-#: Names of the variables `run` resolved, comma-separated, in the command's environment.
-RESOLVED_VARIABLE = "SECRETINJ_RESOLVED"
+#: Names of the variables `run` resolved, comma-separated, in the command's environment; the
+#: runtime in the command masks their values from import on and reports them (source "run").
+RESOLVED_VARIABLE = EnvironmentVariables.RESOLVED
 
 __all__ = ["RESOLVED_VARIABLE", "EnvFileError", "build_environment", "run_command"]
 
