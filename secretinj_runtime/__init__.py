@@ -100,7 +100,7 @@ def default_resolver(environ: Mapping[str, str] | None = None) -> SecretResolver
     with _default_lock:
         current = _default
         config = tuple(
-            (current and current._written_reference(v, env.get(v))) or env.get(v)
+            (current and current.engine.variables.written_reference(v, env.get(v))) or env.get(v)
             for v in EnvironmentVariables.CONFIG
         )
         if current is None or config != _default_config:
@@ -151,13 +151,13 @@ def resolve_environment(
     if resolver is None and _default is not None:
         resolver = default_resolver(_config_environ(environ))
     return _resolve_environment(
-        resolver,
+        resolver.engine if resolver is not None else None,
         names,
         os.environ if environ is None else environ,
         write_back=write_back,
         required=required,
         wait_for_access_s=wait_for_access_s,
-        resolver_factory=lambda: default_resolver(_config_environ(environ)),
+        engine_factory=lambda: default_resolver(_config_environ(environ)).engine,
     )
 
 

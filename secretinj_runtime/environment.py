@@ -26,30 +26,30 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, MutableMapping
 
+    from .engine import FetchEngine, Payload
     from .references import Reference
-    from .resolver import Payload, SecretResolver
 
     Key = tuple[str, ...]
     Outcome = tuple[Payload | SecretInjectionError, float]
 
 
 def resolve_environment(
-    resolver: SecretResolver | None,
+    engine: FetchEngine | None,
     names: Iterable[str] | None,
     env: MutableMapping[str, str],
     *,
     write_back: bool,
     required: bool,
     wait_for_access_s: float | None = None,
-    resolver_factory: Callable[[], SecretResolver] | None = None,
+    engine_factory: Callable[[], FetchEngine] | None = None,
 ) -> ResolutionReport:
     """Resolve the variables ``names`` (default: every reference) of ``env``; report on each.
 
-    ``resolver`` may be None while every variable is a literal: the fast path then builds no
-    resolver (``resolver_factory`` makes one when a reference turns up).
+    ``engine`` may be None while every variable is a literal: the fast path then builds no
+    resolver (``engine_factory`` makes one when a reference turns up).
     """
     started = time.perf_counter()
-    written = resolver._written_names() if resolver is not None else frozenset()
+    written = engine.variables.written_names() if engine is not None else frozenset()
     by_run = resolved_by_run(env)
     if names is None:
         names = [k for k, v in env.items() if k in written or k in by_run or is_reference(v)]
@@ -63,7 +63,9 @@ def resolve_environment(
             continue
         try:
             ref = (
-                resolver._reference_of(name, value) if resolver else variable_reference(name, value)
+                engine.variables.reference_of(name, value)
+                if engine
+                else variable_reference(name, value)
             )
         except SecretInjectionError as ex:  # never the value: only its ${{...}} part
             statuses[name] = _failed(name, ex.reference or reference_excerpt(value), ex, 0.0)
@@ -75,11 +77,13 @@ def resolve_environment(
             statuses[name] = VariableStatus(name, Status.SERVICE_ERROR, reference=str(ref))
             pending.append((name, ref))
     if pending:
-        if resolver is None:
-            assert resolver_factory is not None
-            resolver = resolver_factory()
-        wait_s = resolver.wait_for_access_s if wait_for_access_s is None else wait_for_access_s
-        _fetch_pending(resolver, pending, statuses, env, write_back, wait_s)
+        if engine is None:
+            assert engine_factory is not None
+            engine = engine_factory()
+        wait_s = (
+            engine.settings.wait_for_access_s if wait_for_access_s is None else wait_for_access_s
+        )
+        _fetch_pending(engine, pending, statuses, env, write_back, wait_s)
     report = ResolutionReport(statuses.values(), elapsed_ms=(time.perf_counter() - started) * 1000)
     _log_report(report, fetched=bool(pending))
     if required and not report.ok:
@@ -95,20 +99,22 @@ def resolved_by_run(env: Mapping[str, str]) -> frozenset[str]:
 
 
 def _fetch_pending(
-    resolver: SecretResolver,
+    engine: FetchEngine,
     pending: list[tuple[str, Reference]],
     statuses: dict[str, VariableStatus],
     env: MutableMapping[str, str],
     write_back: bool,
     wait_for_access_s: float,
 ) -> None:
+    from .variables import value_of
+
     groups: dict[Key, Reference] = {}
     for _, ref in pending:
         groups.setdefault(ref.group_key, ref)
     started = time.perf_counter()
-    outcomes = fetch_groups(resolver, groups)
+    outcomes = fetch_groups(engine, groups)
     if wait_for_access_s > 0:
-        _wait_for_access(resolver, groups, outcomes, wait_for_access_s, started)
+        _wait_for_access(engine, groups, outcomes, wait_for_access_s, started)
     for name, ref in pending:
         result, elapsed_ms = outcomes[ref.group_key]
         source = Source.CONNECTION if isinstance(ref, ConnectionReference) else Source.KEYVAULT
@@ -116,9 +122,9 @@ def _fetch_pending(
             statuses[name] = _failed(name, str(ref), result, elapsed_ms)
             continue
         try:
-            value = resolver._extract(ref, result)
+            value = value_of(ref, result)
             if write_back:
-                resolver._remember(name, ref, value, env)
+                engine.variables.remember(name, ref, value, env)
         except NotFoundError as ex:
             statuses[name] = _failed(name, str(ref), ex, elapsed_ms)
             continue
@@ -130,7 +136,7 @@ def _fetch_pending(
 
 
 def fetch_groups(
-    resolver: SecretResolver, groups: dict[Key, Reference], *, ignore_failures: bool = False
+    engine: FetchEngine, groups: dict[Key, Reference], *, ignore_failures: bool = False
 ) -> dict[Key, Outcome]:
     """Fetch each group once, all at the same time; return (payload or error, ms) per group.
 
@@ -144,7 +150,7 @@ def fetch_groups(
         t0 = time.perf_counter()
         result: Payload | SecretInjectionError
         try:
-            result = resolver._payload(groups[key], ignore_failures=ignore_failures)
+            result = engine.payload(groups[key], ignore_failures=ignore_failures)
         except SecretInjectionError as ex:
             result = ex
         except Exception as ex:  # a bug or a foreign failure: report it, never crash the scan
@@ -173,7 +179,7 @@ def fetch_groups(
                 if len(outcomes) == len(keys):
                     done.set()
 
-    for i in range(min(resolver._max_workers, len(keys))):
+    for i in range(min(engine.settings.max_workers, len(keys))):
         threading.Thread(target=worker, name=f"secretinj-fetch-{i}", daemon=True).start()
     while not done.wait(0.5):  # a bounded wait stays interruptible on every platform
         pass
@@ -188,7 +194,7 @@ def _waiting_for_access(result: object) -> bool:
 
 
 def _wait_for_access(
-    resolver: SecretResolver,
+    engine: FetchEngine,
     groups: dict[Key, Reference],
     outcomes: dict[Key, Outcome],
     wait_s: float,
@@ -201,7 +207,7 @@ def _wait_for_access(
     import random
 
     log = get_logger(__name__)
-    clock, deadline, delay, attempt = resolver._clock, resolver._clock() + wait_s, 1.0, 1
+    clock, deadline, delay, attempt = engine.clock, engine.clock() + wait_s, 1.0, 1
     while True:
         denied = {k: groups[k] for k, (r, _) in outcomes.items() if _waiting_for_access(r)}
         remaining = deadline - clock()
@@ -219,8 +225,8 @@ def _wait_for_access(
             pause,
             remaining,
         )
-        resolver._sleep(pause)
-        retried = fetch_groups(resolver, denied, ignore_failures=True)
+        engine.sleep(pause)
+        retried = fetch_groups(engine, denied, ignore_failures=True)
         total_ms = (time.perf_counter() - started) * 1000
         outcomes.update({k: (r, total_ms) for k, (r, _) in retried.items()})
         delay, attempt = min(delay * 2, 30.0), attempt + 1

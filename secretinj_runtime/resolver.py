@@ -1,58 +1,24 @@
-"""SecretResolver: the hall that connects grammar, cache, identity, clients and report.
+"""SecretResolver: the public face of one resolver: settings plus a fetch engine.
 
-Building a resolver reads configuration and imports nothing heavy. The fetching machinery
-(azure-identity, requests, tenacity) is imported and built on the first fetch.
-
-How a use of a reference is served (`_payload`):
-
-1. fresh (or a pinned, versioned Key Vault secret): from the cache, no network;
-2. a failure is remembered: the same error at once, or the last good value where
-   stale-if-error allows it (ListSecrets is an ARM write: no storm on a persistent 403);
-3. stale, with a last good value: **one** attempt with a short timeout; if it fails, the
-   stale value at once while the retries go on in the background;
-4. nothing cached: a fetch with the full retry policy, one per group at a time (single
-   flight; followers wait at most the policy's deadline).
-
-Variables written back and variables watched with `on_change` are compared with every new
-payload of their group; a change is written back and announced after the fetch's flight is
-released (a callback may use the resolver). A fork resets sessions, locks, in-flight tables
-and the refresher, and keeps the cache and the bookkeeping (see `_forksafe`).
+Building a resolver reads configuration (`settings.ResolverSettings`) and imports nothing
+heavy. The fetching machinery (`engine.FetchEngine`: azure-identity, requests, tenacity) is
+built on the first fetch. The package's layers, top down: this module and the front door
+(``__init__``), the environment scan (`environment`), the engine, the variables it writes
+(`variables`), the cache, the clients (`connections`, `keyvault`, `identity`), the transport,
+the errors. Each reaches only downward.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 import time
 
-from ._constants import (
-    DEFAULT_CACHE_TTL_S,
-    DEFAULT_MAX_STALE_S,
-    DEFAULT_MIN_REFRESH_INTERVAL_S,
-    DEFAULT_REVOCATION_GRACE_S,
-    LISTSECRETS_API_VERSION,
-    RAISE,
-    EnvironmentVariables,
-)
-from ._log import get_logger
-from ._singleflight import SingleFlight
-from .cache import SecretCache
-from .clouds import get_cloud
+from ._constants import LISTSECRETS_API_VERSION, RAISE
+from .engine import FetchEngine
 from .environment import resolve_environment as _resolve_environment
-from .errors import (
-    ConfigurationError,
-    MissingSecretError,
-    NotFoundError,
-    SecretInjectionError,
-    TimedOutError,
-)
-from .references import (
-    ConnectionReference,
-    KeyVaultReference,
-    parse_reference,
-    variable_reference,
-)
-from .workspace import UNKNOWN_WORKSPACE_HINT, Workspace, workspace_from_environ
+from .errors import MissingSecretError, SecretInjectionError
+from .references import parse_reference
+from .settings import ResolverSettings
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -63,65 +29,21 @@ if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
     from .clouds import Cloud
-    from .connections import ConnectionsClient
-    from .identity import TokenCache
-    from .keyvault import KeyVaultClient
-    from .redaction import SecretRedactor
     from .references import Reference
     from .report import ResolutionReport
-    from .transport import RetryPolicy, Transport
-
-    Payload = dict[str, Any] | str
-    Key = tuple[str, ...]
-
-#: A follower waits for a fetch in flight this much longer than the fetch's own deadline.
-_FOLLOWER_MARGIN_S = 5.0
-
-
-class _Var:
-    """A variable the resolver knows: its reference, last value seen, and where it lives."""
-
-    __slots__ = ("env", "ref", "value")
-
-    def __init__(
-        self, ref: Reference, value: str | None, env: MutableMapping[str, str] | None
-    ) -> None:
-        self.ref = ref
-        self.value = value
-        self.env = env
-
-    def __repr__(self) -> str:  # never the value
-        return f"_Var({self.ref!r}, written={self.env is not None})"
-
-
-class _Clients:
-    """What a fetch needs, built on the first fetch (and rebuilt in a forked child)."""
-
-    __slots__ = ("connections", "keyvault", "own_session", "tokens", "transport")
-
-    def __init__(
-        self,
-        transport: Transport,
-        tokens: TokenCache,
-        connections: ConnectionsClient | None,
-        keyvault: KeyVaultClient,
-        own_session: bool,
-    ) -> None:
-        self.transport = transport
-        self.tokens = tokens
-        self.connections = connections
-        self.keyvault = keyvault
-        self.own_session = own_session
+    from .transport import RetryPolicy
+    from .workspace import Workspace
 
 
 class SecretResolver:
     """Resolves secret references with a managed identity, caching what it fetched.
 
-    Explicit arguments win over environment variables, which are read once, here. Nothing
-    is fetched, and nothing heavy imported, until a reference needs it. Configuration
-    problems found here (a malformed workspace id, an unknown cloud, an http endpoint to a
-    non-loopback host) are raised when a reference needs that configuration, so that
-    `resolve_environment` can still report every variable.
+    Explicit arguments win over environment variables, which are read once, here, into a
+    `ResolverSettings` (pass ``settings=`` to give one directly). Nothing is fetched, and
+    nothing heavy imported, until a reference needs it. Configuration problems (a malformed
+    workspace id, an unknown cloud, an http endpoint to a non-loopback host) are raised when
+    a reference needs that configuration, so that `resolve_environment` can still report
+    every variable.
 
     Args:
         credential: an azure-core ``TokenCredential``; default: `default_credential`.
@@ -156,6 +78,9 @@ class SecretResolver:
         redact: mask every fetched secret and token in all log records.
         spawn: runs background work (retries of a failed revalidation); default: a daemon
             thread per task. Tests pass one that queues the tasks.
+        settings: a `ResolverSettings` to use as it is (the arguments above are then
+            ignored, except the collaborators: credential, session, retry policy, clock,
+            sleep, spawn).
     """
 
     def __init__(
@@ -173,113 +98,110 @@ class SecretResolver:
         retry_policy: RetryPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
-        max_workers: int = 32,
-        read_timeout_s: float = 15.0,
+        max_workers: int | None = None,
+        read_timeout_s: float | None = None,
         wait_for_access_s: float | None = None,
         max_stale_s: float | None = None,
         revocation_grace_s: float | None = None,
         refresh_interval_s: float | None = None,
         min_refresh_interval_s: float | None = None,
-        revalidate_timeout_s: float = 2.0,
-        max_cache_entries: int = 1024,
-        redact: bool = True,
+        revalidate_timeout_s: float | None = None,
+        max_cache_entries: int | None = None,
+        redact: bool | None = None,
         api_version: str = LISTSECRETS_API_VERSION,
         spawn: Callable[[Callable[[], None]], None] | None = None,
+        settings: ResolverSettings | None = None,
     ) -> None:
-        env: Mapping[str, str] = os.environ if environ is None else environ
-        var = EnvironmentVariables
-        self._credential, self._session, self._retry_policy = credential, session, retry_policy
-        self._clock, self._sleep = clock, sleep
-        self._max_workers, self._read_timeout_s = max(1, max_workers), read_timeout_s
-        self._redact, self._api_version, self._environ = redact, api_version, env
-        self._revalidate_timeout_s = revalidate_timeout_s
-        self._spawn = spawn or _spawn_daemon
-        self.client_id = client_id
-        self._config_error: SecretInjectionError | None = None
-        self._workspace_error: SecretInjectionError | None = None
-        self.cloud = get_cloud(None)
-        self.arm_endpoint = self.cloud.arm_endpoint
-        self.keyvault_endpoint: str | None = None
-        self.cache_ttl_s = DEFAULT_CACHE_TTL_S
-        self.wait_for_access_s = 0.0
-        self.refresh_interval_s = 0.0
-        max_stale, grace = DEFAULT_MAX_STALE_S, DEFAULT_REVOCATION_GRACE_S
-        min_refresh = DEFAULT_MIN_REFRESH_INTERVAL_S
-        try:
-            self._configure_endpoints(env, cloud, arm_endpoint, keyvault_endpoint)
-            self.cache_ttl_s = _seconds(cache_ttl_s, env, var.CACHE_TTL_S, DEFAULT_CACHE_TTL_S)
-            self.wait_for_access_s = _seconds(wait_for_access_s, env, var.ACCESS_WAIT_S, 0.0)
-            self.refresh_interval_s = _seconds(refresh_interval_s, env, var.REFRESH_INTERVAL_S, 0)
-            max_stale = _seconds(max_stale_s, env, var.MAX_STALE_S, max_stale)
-            grace = _seconds(revocation_grace_s, env, var.REVOCATION_GRACE_S, grace)
-            min_refresh = _seconds(
-                min_refresh_interval_s, env, var.MIN_REFRESH_INTERVAL_S, min_refresh
+        if settings is None:
+            settings = ResolverSettings.build(
+                environ,
+                credential_given=credential is not None,
+                workspace=workspace,
+                cloud=cloud,
+                arm_endpoint=arm_endpoint,
+                keyvault_endpoint=keyvault_endpoint,
+                cache_ttl_s=cache_ttl_s,
+                client_id=client_id,
+                max_workers=max_workers,
+                read_timeout_s=read_timeout_s,
+                wait_for_access_s=wait_for_access_s,
+                max_stale_s=max_stale_s,
+                revocation_grace_s=revocation_grace_s,
+                refresh_interval_s=refresh_interval_s,
+                min_refresh_interval_s=min_refresh_interval_s,
+                revalidate_timeout_s=revalidate_timeout_s,
+                max_cache_entries=max_cache_entries,
+                redact=redact,
+                api_version=api_version if api_version != LISTSECRETS_API_VERSION else None,
             )
-        except SecretInjectionError as ex:
-            self._config_error = ex
-        self.workspace: Workspace | None = None
-        try:
-            self.workspace = _workspace(workspace, env)
-        except SecretInjectionError as ex:
-            self._workspace_error = ex
-        if self.client_id is None and credential is None:
-            from .identity import client_id_from_environ
-
-            self.client_id = client_id_from_environ(env)
-
-        self._lock = threading.Lock()
-        self._cache = SecretCache(
-            ttl_s=self.cache_ttl_s,
-            max_stale_s=max_stale,
-            revocation_grace_s=grace,
+        self.settings = settings
+        self.engine = FetchEngine(
+            settings,
+            credential=credential,
+            session=session,
+            retry_policy=retry_policy,
             clock=clock,
-            min_refresh_interval_s=min_refresh,
-            max_entries=max_cache_entries,
+            sleep=sleep,
+            spawn=spawn,
+            environ=environ,
         )
-        self._init_state()
+        """The fetch engine. Internal: its interface serves the package's own modules."""
 
-    def _init_state(self) -> None:
-        self._flights = SingleFlight()
-        self._vars: dict[str, _Var] = {}  # written back (env set) or watched (env None)
-        self._watchers: dict[str, list[Callable[[str], None]]] = {}
-        self._changed: list[str] = []  # names whose callbacks are due
-        self._background: set[Key] = set()  # groups being refreshed in the background
-        self._clients: _Clients | None = None
-        self._redactor: SecretRedactor | None = None
-        self._refresher: threading.Thread | None = None
-        self._closed = threading.Event()
-        self.fetch_count = 0
-        """How many ListSecrets / Key Vault calls this resolver started (not counting retries)."""
-        from ._forksafe import register
+    # -- the settings, as attributes ------------------------------------------------------
 
-        register(self)
+    @property
+    def cloud(self) -> Cloud:
+        """The cloud (endpoints, token scopes)."""
+        return self.settings.cloud
 
-    def _configure_endpoints(
-        self,
-        env: Mapping[str, str],
-        cloud: str | Cloud | None,
-        arm_endpoint: str | None,
-        keyvault_endpoint: str | None,
-    ) -> None:
-        var = EnvironmentVariables
-        self.cloud = get_cloud(cloud or env.get(var.CLOUD) or env.get(var.AZUREML_CLOUD))
-        self.arm_endpoint = self.cloud.arm_endpoint
-        arm = arm_endpoint or env.get(var.ARM_ENDPOINT)
-        kv = keyvault_endpoint or env.get(var.KEYVAULT_ENDPOINT)
-        if arm or kv:
-            from .transport import check_endpoint
+    @property
+    def arm_endpoint(self) -> str:
+        """ARM's base URL (the cloud's, or the override)."""
+        return self.settings.arm_endpoint
 
-            if arm:
-                self.arm_endpoint = check_endpoint(arm, setting=var.ARM_ENDPOINT)
-            if kv:
-                self.keyvault_endpoint = check_endpoint(kv, setting=var.KEYVAULT_ENDPOINT)
+    @property
+    def keyvault_endpoint(self) -> str | None:
+        """The Key Vault override (the mock), or None."""
+        return self.settings.keyvault_endpoint
 
-    # -- public API ---------------------------------------------------------------------
+    @property
+    def workspace(self) -> Workspace | None:
+        """The workspace connections are read from (None: unknown)."""
+        return self.settings.workspace
+
+    @property
+    def client_id(self) -> str | None:
+        """The user-assigned identity's client id (None: system-assigned)."""
+        return self.settings.client_id
+
+    @property
+    def cache_ttl_s(self) -> float:
+        """Seconds a fetched value stays fresh."""
+        return self.settings.cache_ttl_s
+
+    @property
+    def wait_for_access_s(self) -> float:
+        """How long `resolve_environment` waits for a role to propagate."""
+        return self.settings.wait_for_access_s
+
+    @property
+    def refresh_interval_s(self) -> float:
+        """The background refresh's period (0: off)."""
+        return self.settings.refresh_interval_s
+
+    @property
+    def fetch_count(self) -> int:
+        """How many ListSecrets / Key Vault calls this resolver started (not retries)."""
+        return self.engine.fetch_count
+
+    # -- public API -----------------------------------------------------------------------
 
     def resolve(self, reference: str | Reference) -> str:
         """Return the value a reference points at, fetching it unless the cache is fresh."""
+        from .variables import value_of
+
         ref = parse_reference(reference) if isinstance(reference, str) else reference
-        return self._extract(ref, self._payload(ref))
+        return value_of(ref, self.engine.payload(ref))
 
     def resolve_environment(
         self,
@@ -302,7 +224,7 @@ class SecretResolver:
                 propagation), one log line per attempt; default: the resolver's setting.
         """
         return _resolve_environment(
-            self,
+            self.engine,
             names,
             os.environ if environ is None else environ,
             write_back=write_back,
@@ -329,7 +251,7 @@ class SecretResolver:
             if default is RAISE:
                 raise MissingSecretError(f"environment variable {name} is not set", variable=name)
             return default  # type: ignore[no-any-return]
-        ref = self._reference_of(name, value)
+        ref = self.engine.variables.reference_of(name, value)
         if ref is None:
             return value
         del value  # a written-back secret: keep it out of the traceback below
@@ -349,7 +271,7 @@ class SecretResolver:
         `on_change` callbacks of its variables. A failure remembered for a group still
         answers until its interval has passed.
         """
-        self._cache.mark_stale()
+        self.engine.refresh()
 
     def on_change(self, name: str, callback: Callable[[str], None]) -> None:
         """Call ``callback(name)`` whenever a refresh yields a new value for variable ``name``.
@@ -358,29 +280,35 @@ class SecretResolver:
         resolver. The callback gets the name only; read the value with `get_secret`. It runs
         after the fetch is complete (it may use the resolver); its exceptions are logged.
         """
-        with self._lock:
-            known = name in self._vars
-        if not known:
-            value = os.environ.get(name)
-            ref = self._reference_of(name, value) if value is not None else None
-            if ref is None:
-                raise MissingSecretError(
-                    f"{name} holds no reference this resolver knows of: nothing to watch",
-                    variable=name,
-                )
-            cached = self._cache.fresh(ref.group_key)
-            baseline = self._try_extract(name, ref, cached) if cached is not None else None
-            with self._lock:
-                self._vars.setdefault(name, _Var(ref, baseline, None))
-        with self._lock:
-            self._watchers.setdefault(name, []).append(callback)
+        variables = self.engine.variables
+        if variables.knows(name):
+            variables.watch(name, None, None, callback)
+            return
+        value = os.environ.get(name)
+        ref = variables.reference_of(name, value) if value is not None else None
+        if ref is None:
+            raise MissingSecretError(
+                f"{name} holds no reference this resolver knows of: nothing to watch",
+                variable=name,
+            )
+        from .variables import value_of
+
+        cached = self.engine.cache.fresh(ref.group_key)
+        baseline = None
+        if cached is not None:
+            try:
+                baseline = value_of(ref, cached)
+            except SecretInjectionError:
+                baseline = None
+        variables.watch(name, ref, baseline, callback)
+
+    def describe_settings(self) -> dict[str, dict[str, Any]]:
+        """Each effective setting and where it came from (argument, variable, default)."""
+        return self.settings.describe()
 
     def close(self) -> None:
         """Stop the background refresh, if any."""
-        self._closed.set()
-        refresher = self._refresher
-        if refresher is not None and refresher is not threading.current_thread():
-            refresher.join(timeout=5)
+        self.engine.close()
 
     def __enter__(self) -> SecretResolver:
         return self
@@ -393,356 +321,5 @@ class SecretResolver:
         return (
             f"SecretResolver(workspace={workspace!r}, cloud={self.cloud.name!r}, "
             f"arm_endpoint={self.arm_endpoint!r}, keyvault_endpoint={self.keyvault_endpoint!r}, "
-            f"cache_ttl_s={self.cache_ttl_s}, cached={len(self._cache)})"
+            f"cache_ttl_s={self.cache_ttl_s}, cached={len(self.engine.cache)})"
         )
-
-    # -- used by environment.py and the package's front door ------------------------------
-
-    def _written_names(self) -> frozenset[str]:
-        with self._lock:
-            return frozenset(n for n, v in self._vars.items() if v.env is not None)
-
-    def _written_reference(self, name: str, value: str | None) -> str | None:
-        """Return the reference ``name`` held if this resolver wrote ``value`` to it."""
-        known = self._vars.get(name)
-        if known is not None and known.env is not None and known.value == value:
-            return str(known.ref)
-        return None
-
-    def _reference_of(self, name: str, value: str) -> Reference | None:
-        """Return the reference behind ``value`` (None for a literal); raise if malformed."""
-        known = self._vars.get(name)
-        if known is not None and known.env is not None and known.value == value:
-            return known.ref
-        return variable_reference(name, value)
-
-    def _remember(
-        self, name: str, ref: Reference, value: str, env: MutableMapping[str, str]
-    ) -> None:
-        """Write ``value`` to ``env[name]`` and remember that it is ``ref``'s value.
-
-        Raises ``ValueError`` when the environment refuses the value (a NUL character).
-        """
-        env[name] = value
-        with self._lock:
-            self._vars[name] = _Var(ref, value, env)
-
-    @staticmethod
-    def _extract(ref: Reference, payload: Payload) -> str:
-        if isinstance(ref, KeyVaultReference):
-            assert isinstance(payload, str)
-            return payload
-        from .connections import extract
-
-        assert isinstance(payload, dict)
-        try:
-            return extract(ref, payload)
-        except NotFoundError as ex:
-            error = ex.copy()
-        del payload  # keep the credentials out of the traceback's frames
-        raise error
-
-    def _payload(self, ref: Reference, *, ignore_failures: bool = False) -> Payload:
-        """Return the payload of ``ref``'s group (see the module docstring for how)."""
-        self._check(ref)
-        key = ref.group_key
-        found = self._cache.lookup(key, ignore_failures=ignore_failures)
-        if found.payload is not None:
-            return found.payload
-        if found.error is not None:
-            raise found.error
-        if found.stale is not None and key in self._background:
-            return found.stale  # being refreshed in the background: do not wait for it
-        deadline_s = (self._revalidate_timeout_s if found.stale is not None else None) or (
-            self._policy().deadline_s
-        )
-        try:
-            payload = self._flights.do(
-                key,
-                lambda: self._fetch(ref, ignore_failures),
-                timeout_s=deadline_s + _FOLLOWER_MARGIN_S,
-                on_timeout=lambda: TimedOutError(
-                    f"a fetch of {ref} in flight did not finish within "
-                    f"{deadline_s + _FOLLOWER_MARGIN_S:.0f} s"
-                ),
-            )
-        finally:
-            self._run_callbacks()
-        return payload  # type: ignore[return-value]
-
-    # -- internals ----------------------------------------------------------------------
-
-    def _check(self, ref: Reference) -> None:
-        """Refuse, before any network call, what cannot or must not be fetched."""
-        if self._config_error is not None:
-            raise self._config_error.copy()
-        if isinstance(ref, ConnectionReference):
-            if self._workspace_error is not None:
-                raise self._workspace_error.copy()
-        else:
-            from .keyvault import check_vault_host
-
-            check_vault_host(ref, self.cloud)
-
-    def _policy(self) -> RetryPolicy:
-        if self._retry_policy is None:
-            from .transport import RetryPolicy
-
-            self._retry_policy = RetryPolicy()
-        return self._retry_policy
-
-    def _fetch(self, ref: Reference, ignore_failures: bool) -> Payload:
-        """Fetch ``ref``'s group as the flight's leader; see `_payload`."""
-        found = self._cache.lookup(ref.group_key, ignore_failures=ignore_failures)
-        if found.payload is not None:  # a flight that just landed filled the cache
-            return found.payload
-        if found.error is not None:
-            raise found.error
-        policy = None
-        if found.stale is not None:  # one short attempt; the retries go to the background
-            from .transport import RetryPolicy
-
-            policy = RetryPolicy(max_attempts=1, deadline_s=self._revalidate_timeout_s)
-        try:
-            payload = self._fetch_uncached(ref, policy)
-        except SecretInjectionError as ex:
-            try:
-                return self._cache.fail(ref, ex)
-            finally:
-                if found.stale is not None and ex.retryable:
-                    self._spawn(lambda: self._refresh_in_background(ref, after_failure=True))
-        self._stored(ref, payload)
-        return payload
-
-    def _fetch_uncached(self, ref: Reference, policy: RetryPolicy | None = None) -> Payload:
-        clients = self._ensure_clients()
-        with self._lock:
-            self.fetch_count += 1
-        if isinstance(ref, ConnectionReference):
-            from .connections import secret_values
-
-            if clients.connections is None:  # the workspace error is raised by _check
-                raise ConfigurationError(UNKNOWN_WORKSPACE_HINT)
-            body = clients.connections.list_secrets(ref.connection, policy=policy)
-            self._mask([*secret_values(body)])
-            return body
-        value = clients.keyvault.get_secret(ref, policy=policy)
-        self._mask([value])
-        return value
-
-    def _stored(self, ref: Reference, payload: Payload) -> None:
-        """Cache a new payload, write back and queue announcements of what changed."""
-        with self._lock:
-            known = list(self._vars.items())
-        self._cache.store(ref, payload, protected={v.ref.group_key for _, v in known})
-        log = get_logger(__name__)
-        for name, var in known:
-            if var.ref.group_key != ref.group_key:
-                continue
-            new = self._try_extract(name, var.ref, payload)
-            if new is None or new == var.value:
-                continue
-            if var.value is None and var.env is None:  # a watcher's first sight: a baseline
-                var.value = new
-                continue
-            if var.env is not None:
-                try:
-                    var.env[name] = new
-                except ValueError:  # os.environ refuses NUL characters
-                    log.warning(
-                        "%s (%s): SERVICE_ERROR: a refresh brought a value the environment "
-                        "cannot hold (NUL character); keeping the previous one",
-                        name,
-                        var.ref,
-                    )
-                    continue
-            var.value = new
-            with self._lock:
-                self._changed.append(name)
-        self._start_refresher()
-
-    def _try_extract(self, name: str, ref: Reference, payload: Payload) -> str | None:
-        try:
-            return self._extract(ref, payload)
-        except NotFoundError as ex:
-            get_logger(__name__).warning("%s (%s): after a refresh: %s", name, ref, ex.message)
-            return None
-
-    def _run_callbacks(self) -> None:
-        """Announce changed variables; never under a lock, never inside a flight."""
-        with self._lock:
-            due, self._changed = self._changed, []
-            callbacks = [(n, list(self._watchers.get(n, ()))) for n in dict.fromkeys(due)]
-        log = get_logger(__name__)
-        for name, watchers in callbacks:
-            log.info("%s: a refresh brought a new value", name)
-            for callback in watchers:
-                try:
-                    callback(name)
-                except Exception:
-                    log.exception("on_change callback for %s failed", name)
-
-    def _refresh_in_background(self, ref: Reference, *, after_failure: bool = False) -> None:
-        """Fetch ``ref``'s group with the full retry policy; callers keep the stale value.
-
-        ``after_failure``: first wait out the failure just remembered (a retry, not a second
-        attempt at once).
-        """
-        key = ref.group_key
-        with self._lock:
-            if key in self._background or self._closed.is_set():
-                return
-            self._background.add(key)
-        try:
-            if after_failure and self._closed.wait(self._cache.retry_in(key)):
-                return
-            try:
-                payload = self._fetch_uncached(ref)
-            except SecretInjectionError as ex:
-                try:
-                    self._cache.fail(ref, ex)
-                except SecretInjectionError as final:
-                    get_logger(__name__).warning(
-                        "background refresh of %s failed: %s", ref, final.message
-                    )
-                return
-            self._stored(ref, payload)
-        finally:
-            with self._lock:
-                self._background.discard(key)
-            self._run_callbacks()
-
-    def _start_refresher(self) -> None:
-        if self.refresh_interval_s <= 0 or self._closed.is_set():
-            return
-        with self._lock:
-            if self._refresher is None:
-                self._refresher = threading.Thread(
-                    target=self._refresh_loop, name="secretinj-refresh", daemon=True
-                )
-                self._refresher.start()
-
-    def _refresh_loop(self) -> None:
-        import random
-
-        log = get_logger(__name__)
-        while not self._closed.wait(self.refresh_interval_s * random.uniform(0.8, 1.2)):  # noqa: S311
-            for ref in self._cache.references(refreshable=True):
-                if self._closed.is_set():
-                    return
-                if not self._cache.retry_due(ref.group_key):
-                    continue  # a failure is remembered: its interval has not passed
-                try:
-                    self._refresh_in_background(ref)
-                except Exception:  # keep refreshing whatever one group did
-                    log.exception("background refresh of %s failed unexpectedly", ref)
-
-    def _mask(self, values: list[str]) -> None:
-        if self._redactor is not None:
-            self._redactor.add(values)
-
-    def _ensure_clients(self) -> _Clients:
-        with self._lock:
-            if self._clients is None:
-                self._clients = self._build_clients()
-            return self._clients
-
-    def _build_clients(self, tokens: TokenCache | None = None) -> _Clients:
-        from .connections import ConnectionsClient
-        from .identity import TokenCache, default_credential, describe_credential
-        from .keyvault import KeyVaultClient
-        from .redaction import global_redactor
-        from .transport import Transport
-
-        if self._redact:
-            self._redactor = global_redactor()
-        credential, client_id, environ, cloud = (
-            self._credential,
-            self.client_id,
-            self._environ,
-            self.cloud,
-        )
-
-        def factory() -> TokenCredential:
-            return credential or default_credential(client_id, environ, cloud)
-
-        if tokens is None:
-            tokens = TokenCache(
-                factory,
-                on_token=lambda t: self._mask([t]),
-                describe=describe_credential(environ, credential),
-                rebuild_after_fork=credential is None,
-            )
-        transport = Transport(
-            session=self._session,
-            policy=self._policy(),
-            read_timeout_s=self._read_timeout_s,
-            sleep=self._sleep,
-            clock=self._clock,
-        )
-        connections = None
-        if self.workspace is not None:
-            connections = ConnectionsClient(
-                transport,
-                self.workspace,
-                self.arm_endpoint,
-                token=lambda: tokens.get(cloud.arm_scope),
-                api_version=self._api_version,
-            )
-        keyvault = KeyVaultClient(
-            transport,
-            token=lambda: tokens.get(cloud.keyvault_scope),
-            endpoint=self.keyvault_endpoint,
-        )
-        return _Clients(transport, tokens, connections, keyvault, self._session is None)
-
-    def _after_fork_in_child(self) -> None:
-        """In a forked child: own locks, session, token requests, flights and refresher."""
-        self._lock = threading.Lock()
-        self._flights = SingleFlight()
-        self._background = set()
-        self._changed = []
-        closed = self._closed.is_set()
-        self._closed = threading.Event()
-        if closed:
-            self._closed.set()
-        self._cache._after_fork_in_child()
-        if self._clients is not None:
-            tokens = self._clients.tokens
-            tokens._after_fork_in_child()
-            self._clients = self._build_clients(tokens)
-        was_refreshing, self._refresher = self._refresher is not None, None
-        if was_refreshing:
-            self._start_refresher()
-
-
-def _spawn_daemon(task: Callable[[], None]) -> None:
-    threading.Thread(target=task, name="secretinj-background", daemon=True).start()
-
-
-def _workspace(workspace: Workspace | str | None, env: Mapping[str, str]) -> Workspace:
-    if isinstance(workspace, str):
-        try:
-            return Workspace.from_resource_id(workspace)
-        except ValueError as ex:
-            raise ConfigurationError(f"workspace is malformed: {ex}") from None
-    found = workspace or workspace_from_environ(env)
-    if found is None:
-        raise ConfigurationError(UNKNOWN_WORKSPACE_HINT)
-    return found
-
-
-def _seconds(explicit: float | None, env: Mapping[str, str], var: str, default: float) -> float:
-    """Return explicit seconds, else the variable ``var``, else ``default``."""
-    if explicit is not None:
-        return float(explicit)
-    text = env.get(var, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0:
-        raise ConfigurationError(f"{var} must be a number of seconds >= 0, got {text!r}")
-    return value

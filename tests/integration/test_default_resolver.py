@@ -56,7 +56,7 @@ def test_a_real_configuration_change_rebuilds_and_closes_the_old_resolver(
     monkeypatch.setenv("APP_ID", REF)
     sir.resolve_environment(["APP_ID"])
     old = sir.default_resolver()
-    refresher = old._refresher
+    refresher = old.engine.refresher
     assert refresher is not None
     assert refresher.is_alive()
     monkeypatch.setenv("SECRETINJ_CACHE_TTL_S", "60")

@@ -120,7 +120,7 @@ def test_the_minimum_interval_is_configurable(monkeypatch: pytest.MonkeyPatch) -
         resolver.resolve(REF)
     assert adapter.count("listsecrets") == 4
     env_resolver = sir.SecretResolver(environ={"SECRETINJ_MIN_REFRESH_INTERVAL_S": "1.5"})
-    assert env_resolver._cache.min_refresh_interval_s == 1.5
+    assert env_resolver.engine.cache.min_refresh_interval_s == 1.5
 
 
 def test_a_short_ttl_is_not_spaced() -> None:
@@ -166,8 +166,11 @@ def test_callbacks_run_outside_every_lock() -> None:
     env = {"KEY": REF}
     resolver.resolve_environment(environ=env)
     held: list[bool] = []
-    resolver.on_change("KEY", lambda _: held.append(resolver._lock.locked()))
+    engine = resolver.engine
+    resolver.on_change(
+        "KEY", lambda _: held.append(engine._lock.locked() or engine.variables._lock.locked())
+    )
     resolver.refresh()
     resolver.get_secret("KEY", environ=env)
     assert held == [False]
-    assert len(resolver._flights) == 0
+    assert len(resolver.engine._flights) == 0

@@ -109,7 +109,7 @@ def test_a_versioned_keyvault_secret_is_fetched_once_per_process() -> None:
         resolver.refresh()
         clock.now += 3600
     assert adapter.count() == 1
-    assert resolver._cache.references(refreshable=True) == []
+    assert resolver.engine.cache.references(refreshable=True) == []
 
 
 def test_the_refresher_survives_a_value_the_environment_refuses(
@@ -129,8 +129,8 @@ def test_the_refresher_survives_a_value_the_environment_refuses(
             resolver.on_change("NUL_TEST_KEY", lambda _: done.set())
             with caplog.at_level(logging.WARNING):
                 assert done.wait(10), "a later good value is written and announced"
-            assert resolver._refresher is not None
-            assert resolver._refresher.is_alive()
+            assert resolver.engine.refresher is not None
+            assert resolver.engine.refresher.is_alive()
             assert os.environ["NUL_TEST_KEY"] == "key-v3"
         assert "SERVICE_ERROR" in caplog.text
         assert "NUL character" in caplog.text
@@ -143,7 +143,7 @@ def test_the_refresher_survives_any_exception(monkeypatch: pytest.MonkeyPatch) -
     env = {"KEY": REF}
     with make_resolver(adapter, refresh_interval_s=0.01) as resolver:
         resolver.resolve_environment(environ=env)
-        original = resolver._stored
+        original = resolver.engine._stored
         calls = {"n": 0}
 
         def flaky(*args: object) -> None:
@@ -152,12 +152,12 @@ def test_the_refresher_survives_any_exception(monkeypatch: pytest.MonkeyPatch) -
                 raise RuntimeError("a bug")
             original(*args)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(resolver, "_stored", flaky)
+        monkeypatch.setattr(resolver.engine, "_stored", flaky)
         changed = threading.Event()
         resolver.on_change("KEY", lambda _: changed.set())
         assert changed.wait(10), "the loop went on after the exception"
-        assert resolver._refresher is not None
-        assert resolver._refresher.is_alive()
+        assert resolver.engine.refresher is not None
+        assert resolver.engine.refresher.is_alive()
 
 
 def test_the_refresher_fetches_without_making_callers_fetch() -> None:
@@ -165,7 +165,7 @@ def test_the_refresher_fetches_without_making_callers_fetch() -> None:
     clock = FakeClock()
     resolver = make_resolver(adapter, clock=clock, refresh_interval_s=3600)
     resolver.resolve(REF)
-    resolver._refresh_in_background(resolver._cache.references()[0])
+    resolver.engine.refresh_in_background(resolver.engine.cache.references()[0])
     assert adapter.count() == 2
     resolver.resolve(REF)
     assert adapter.count() == 2, "the entry was not marked stale: callers fetch nothing"
@@ -181,5 +181,7 @@ def test_the_cache_is_bounded_and_keeps_what_variables_use() -> None:
     resolver.resolve_environment(environ=env)
     for i in range(1, 40):
         resolver.resolve(f"${{{{azureml://connections/c{i:03d}/credentials/key}}}}")
-    assert len(resolver._cache) == 10
-    assert ("connection", "c000") in resolver._cache._entries, "a written variable's group stays"
+    assert len(resolver.engine.cache) == 10
+    assert ("connection", "c000") in resolver.engine.cache._entries, (
+        "a written variable's group stays"
+    )

@@ -140,7 +140,7 @@ def test_background_refresh_is_off_by_default() -> None:
     adapter = FakeAdapter().add("POST", "listsecrets", key_body("key-v1"))
     resolver = make_resolver(adapter)
     resolver.resolve(REF)
-    assert resolver._refresher is None
+    assert resolver.engine.refresher is None
     assert not [t for t in threading.enumerate() if t.name == "secretinj-refresh"]
 
 
@@ -182,7 +182,7 @@ def test_wait_for_access_also_waits_for_the_identity() -> None:
         clock.sleep(seconds)
         credential.error = None  # the identity shows up during the first wait
 
-    resolver._sleep = sleep
+    resolver.engine.sleep = sleep
     report = resolver.resolve_environment(environ={"KEY": REF}, wait_for_access_s=30)
     assert report.ok
 
