@@ -20,7 +20,6 @@ LISTSECRETS_RE = re.compile(
     r"/listsecrets/?$",
     re.IGNORECASE,
 )
-API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 ACTION = "Microsoft.MachineLearningServices/workspaces/connections/listsecrets/action"
 ALLOWED_AUDIENCES = (
     "'https://management.core.windows.net/','https://management.core.windows.net',"
@@ -78,8 +77,8 @@ async def list_secrets(request: Request, rest: str) -> Response:
     if not api_version:
         message = "The api-version query parameter (?api-version=) is required for all requests."
         return arm_error(400, "MissingApiVersionParameter", message, hdrs)
-    if not API_VERSION_RE.match(api_version):
-        message = f"The api-version '{api_version}' is invalid. Use a date like '2024-10-01'."
+    if not state.api_versions.accepts("ml", api_version):
+        message = state.api_versions.arm_invalid_message("ml", api_version)
         return arm_error(400, "InvalidApiVersionParameter", message, hdrs)
     if match["sub"].lower() != state.subscription.lower():
         message = f"The subscription '{match['sub']}' could not be found."

@@ -20,10 +20,41 @@ class RotateCredentialIn(_Strict):
     value: str | None = Field(default=None, min_length=1)
 
 
-class SecretValueIn(_Strict):
-    """Body of ``POST /_mock/vaults/{vault}/secrets/{name}[/rotate]``."""
+Timestamp = int | str | None  # epoch seconds or ISO 8601; parsed by state_vaults
 
-    value: str = Field(min_length=1)
+
+class SecretValueIn(_Strict):
+    """Body of ``POST /_mock/vaults/{vault}/secrets/{name}[/rotate]`` (``""`` is a value)."""
+
+    value: str
+    enabled: bool = True
+    exp: Timestamp = None
+    nbf: Timestamp = None
+    content_type: str | None = None
+
+
+class SecretAttributesIn(_Strict):
+    """Body of ``PATCH /_mock/vaults/{vault}/secrets/{name}/{version}`` (only fields given)."""
+
+    enabled: bool | None = None
+    exp: Timestamp = None
+    nbf: Timestamp = None
+    content_type: str | None = None
+
+
+class VaultSettingsIn(_Strict):
+    """Body of ``PATCH /_mock/vaults/{vault}/settings`` (only fields given change)."""
+
+    firewall: Literal["allow", "deny"] | None = None
+    rbac_authorization: bool | None = None
+    resource_group: str | None = None
+
+
+class ApiVersionsIn(_Strict):
+    """Body of ``PUT /_mock/api-versions``."""
+
+    api: str
+    versions: list[str] = Field(min_length=1)
 
 
 class AccessIn(_Strict):

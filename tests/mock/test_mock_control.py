@@ -88,7 +88,9 @@ def test_rotate_errors(mock: MockServer) -> None:
     with pytest.raises(ControlError, match="name: invalid secret name"):
         mock.set_secret("demo-kv", "bad_name", "v")
     with pytest.raises(ControlError, match="value"):
-        mock.call("POST", "/vaults/demo-kv/secrets/s", {"value": ""})
+        mock.call("POST", "/vaults/demo-kv/secrets/s", {"value": 3})
+    with pytest.raises(ControlError, match="value"):
+        mock.call("POST", "/vaults/demo-kv/secrets/s", {})
 
 
 def test_delete_secret(mock: MockServer) -> None:
