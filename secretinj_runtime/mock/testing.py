@@ -19,6 +19,14 @@ from typing import Any, Literal
 
 from secretinj_runtime.mock.control_client import ControlClient, ControlError
 from secretinj_runtime.mock.defaults import DEFAULT_MSI_SECRET
+from secretinj_runtime.mock.envfile import (
+    APP_SERVICE_SHAPE,
+    AZURE_ML_SHAPE,
+    IDENTITY_VARIABLES,
+    TOKEN_SHAPES,
+    TokenShape,
+    mock_env,
+)
 from secretinj_runtime.mock.model import StateSpec, ThrottleSpec
 from secretinj_runtime.mock.server import ThreadedServer
 from secretinj_runtime.mock.store import MockState
@@ -30,44 +38,17 @@ except ImportError:  # pragma: no cover - run_mock works without pytest
 else:
     _HAVE_PYTEST = True
 
-TokenShape = Literal["2017-09-01", "2019-08-01"]
-AZURE_ML_SHAPE: TokenShape = "2017-09-01"
-APP_SERVICE_SHAPE: TokenShape = "2019-08-01"
-TOKEN_SHAPES: tuple[TokenShape, ...] = (AZURE_ML_SHAPE, APP_SERVICE_SHAPE)
-#: Every variable that selects a managed-identity flavour in azure-identity.
-IDENTITY_VARIABLES = (
-    "MSI_ENDPOINT",
-    "MSI_SECRET",
-    "IDENTITY_ENDPOINT",
-    "IDENTITY_HEADER",
-    "IDENTITY_SERVER_THUMBPRINT",
-    "IMDS_ENDPOINT",
-)
-__all__ = ["ControlError", "MockServer", "azure_mock", "mock_env", "run_mock"]
-
-
-def mock_env(
-    url: str, msi_secret: str, workspace: str, token_shape: TokenShape = AZURE_ML_SHAPE
-) -> dict[str, str]:
-    """Return the environment variables that point the runtime at a mock at ``url``.
-
-    ``token_shape`` picks the managed-identity flavour: ``2017-09-01`` (Azure ML:
-    ``MSI_ENDPOINT``, ``MSI_SECRET``) or ``2019-08-01`` (App Service: ``IDENTITY_ENDPOINT``,
-    ``IDENTITY_HEADER``); both use the mock's ``/msi/token``.
-    """
-    base = url.rstrip("/")
-    if token_shape == APP_SERVICE_SHAPE:
-        identity = {"IDENTITY_ENDPOINT": f"{base}/msi/token", "IDENTITY_HEADER": msi_secret}
-    elif token_shape == AZURE_ML_SHAPE:
-        identity = {"MSI_ENDPOINT": f"{base}/msi/token", "MSI_SECRET": msi_secret}
-    else:
-        raise ValueError(f"token_shape: expected one of {list(TOKEN_SHAPES)}, got {token_shape!r}")
-    return {
-        **identity,
-        "SECRETINJ_ARM_ENDPOINT": base,
-        "SECRETINJ_KEYVAULT_ENDPOINT": f"{base}/keyvault",
-        "SECRETINJ_WORKSPACE_ID": workspace,
-    }
+__all__ = [
+    "APP_SERVICE_SHAPE",
+    "AZURE_ML_SHAPE",
+    "TOKEN_SHAPES",
+    "ControlError",
+    "MockServer",
+    "TokenShape",
+    "azure_mock",
+    "mock_env",
+    "run_mock",
+]
 
 
 class MockServer(ControlClient):
