@@ -28,6 +28,19 @@ DEFAULT_API_VERSIONS: dict[str, tuple[str, ...]] = {
     "keyvault": ("2016-10-01", "7.0", "7.1", "7.2", "7.3", "7.4", "7.5", "7.6"),
     # the managed-identity token endpoint: Azure ML / App Service 2017-09-01, App Service 2019-08-01
     "msi": ("2017-09-01", "2019-08-01"),
+    # Microsoft.Authorization: permissions, role assignments, role definitions
+    "authorization": ("2015-07-01", "2018-01-01-preview", "2020-04-01-preview", "2022-04-01"),
+    # Microsoft.ManagedIdentity: user-assigned identities
+    "managedidentity": ("2018-11-30", "2023-01-31", "2024-11-30"),
+    # Microsoft.KeyVault (ARM): vaults and their secrets' metadata
+    "keyvault_arm": (
+        "2019-09-01",
+        "2021-10-01",
+        "2022-07-01",
+        "2023-02-01",
+        "2023-07-01",
+        "2024-11-01",
+    ),
 }
 API_NAMES = tuple(DEFAULT_API_VERSIONS)
 

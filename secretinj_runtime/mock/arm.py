@@ -57,9 +57,7 @@ async def list_secrets(request: Request, rest: str) -> Response:
         return early
     check = state.tokens.check(request.headers.get("authorization"), ARM_AUDIENCE)
     if check.status is not TokenCheck.OK:
-        return _unauthorized(
-            check.status, check.token, state.now(), state.spec.tenant_id, headers()
-        )
+        return unauthorized(check.status, check.token, state.now(), state.spec.tenant_id, headers())
     assert check.token is not None
     identity = check.token.identity
     request_info(request).identity = identity
@@ -108,9 +106,10 @@ async def list_secrets(request: Request, rest: str) -> Response:
     return JSONResponse(state.list_secrets_body(conn), 200, hdrs)
 
 
-def _unauthorized(
+def unauthorized(
     status: TokenCheck, token: object, now: float, tenant: str, headers: dict[str, str]
 ) -> Response:
+    """ARM's 401 for a missing, invalid, expired or wrong-audience token, with a challenge."""
     expires_on = getattr(token, "expires_on", None)
     audience = getattr(token, "audience", None)
     if status is TokenCheck.MISSING:

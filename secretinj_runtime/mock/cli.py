@@ -20,6 +20,7 @@ from secretinj_runtime.mock.defaults import DEFAULT_MSI_SECRET, dump_state_yaml
 from secretinj_runtime.mock.envfile import (
     ENV_FILE_VARIABLE,
     TOKEN_SHAPES,
+    client_id_of,
     default_env_file,
     export_lines,
     mock_answers,
@@ -31,6 +32,7 @@ from secretinj_runtime.mock.envfile import (
 from secretinj_runtime.mock.model import ThrottleSpec
 from secretinj_runtime.mock.state import load_state
 
+CLIENT_ID_VARIABLE = "SECRETINJ_CLIENT_ID"
 DEFAULT_PORT = 8731
 DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
 
@@ -76,6 +78,15 @@ def _parser() -> argparse.ArgumentParser:
         default=TOKEN_SHAPES[0],
         help="managed-identity variables: 2017-09-01 (MSI_ENDPOINT, MSI_SECRET; Azure ML, the "
         "default) or 2019-08-01 (IDENTITY_ENDPOINT, IDENTITY_HEADER; App Service)",
+    )
+    env.add_argument(
+        "--as",
+        dest="act_as",
+        metavar="WHO",
+        default="system",
+        help="who the default credential is: system (the endpoint's identity, default), "
+        "deployer (the person running `secretinj preflight`) or a user-assigned client id; "
+        "sets SECRETINJ_CLIENT_ID",
     )
     sub.add_parser("state", help="print the built-in default state as YAML")
     return parser
@@ -181,6 +192,15 @@ def _env(args: argparse.Namespace) -> int:
         extra = {k: v for k, v in recorded.items() if k not in known}  # e.g. an --as identity
         url = recorded["SECRETINJ_ARM_ENDPOINT"]
         exports = mock_env(url, secret, workspace, args.token_shape) | extra
+    if args.act_as.lower() != "system":
+        base = exports["SECRETINJ_ARM_ENDPOINT"]
+        client_id = client_id_of(base, args.act_as)
+        if client_id is None:
+            return _fail(
+                f"--as {args.act_as}: the mock at {base} does not answer or knows no such "
+                "identity (deployer, or a user-assigned client id)"
+            )
+        exports[CLIENT_ID_VARIABLE] = client_id
     print("\n".join(export_lines(exports)))
     return 0
 

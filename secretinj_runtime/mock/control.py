@@ -121,8 +121,8 @@ async def get_access(request: Request) -> dict[str, Any]:
 
 def _scope(request: Request, body: AccessIn) -> str | JSONResponse:
     state = mock_state(request)
-    if not state.identity_exists(body.identity):
-        known = list(state.spec.identities)
+    if not state.identity_exists(state.authz.principal(body.identity)):
+        known = list(state.spec.identities) + (["deployer"] if state.authz.deployer else [])
         return bad_request(f"identity: unknown identity {body.identity!r} (known: {known})")
     if body.scope == "vault":
         assert body.vault is not None

@@ -116,7 +116,7 @@ class ControlClient:
 
     def queue_fault(
         self,
-        kind: Literal["msi", "listsecrets", "keyvault", "downstream"],
+        kind: Literal["msi", "listsecrets", "keyvault", "keyvault_versions", "arm", "downstream"],
         status: int | None = None,
         *,
         count: int = 1,

@@ -176,15 +176,32 @@ def remove_record(path: Path, pid: int | None = None) -> bool:
     return True
 
 
-def mock_answers(url: str, timeout_s: float = HEALTH_TIMEOUT_S) -> bool:
-    """Tell whether a mock answers ``GET <url>/_mock/health`` with its own URL."""
+def control_get(url: str, path: str, timeout_s: float = HEALTH_TIMEOUT_S) -> object:
+    """GET ``<url>/_mock<path>`` and return the JSON answer; None when nothing answers."""
     if not url.startswith(("http://", "https://")):
-        return False
+        return None
     try:
         with urllib.request.urlopen(  # noqa: S310 - a loopback URL the mock recorded
-            f"{url.rstrip('/')}/_mock/health", timeout=timeout_s
+            f"{url.rstrip('/')}/_mock{path}", timeout=timeout_s
         ) as resp:
-            body = json.loads(resp.read() or b"null")
+            return json.loads(resp.read() or b"null")
     except (OSError, ValueError, urllib.error.URLError):
-        return False
+        return None
+
+
+def mock_answers(url: str, timeout_s: float = HEALTH_TIMEOUT_S) -> bool:
+    """Tell whether a mock answers ``GET <url>/_mock/health``."""
+    body = control_get(url, "/health", timeout_s)
     return isinstance(body, dict) and body.get("status") == "ok"
+
+
+def client_id_of(url: str, who: str) -> str | None:
+    """Return the client id to act as ``who`` (``deployer`` or a client id) at the mock."""
+    body = control_get(url, "/identities")
+    if not isinstance(body, dict):
+        return None
+    if who.lower() == "deployer":
+        deployer = body.get("deployer")
+        return str(deployer["client_id"]) if isinstance(deployer, dict) else None
+    known = [u.get("client_id") for u in body.get("user_assigned") or [] if isinstance(u, dict)]
+    return who.lower() if who.lower() in known else None

@@ -123,6 +123,53 @@ def kv_headers() -> dict[str, str]:
     return {"x-ms-request-id": request_id(), "x-ms-keyvault-service-version": "mock"}
 
 
+@router.get("/keyvault/{vault}/secrets/{name}/versions")
+async def list_versions(request: Request, vault: str, name: str) -> Response:
+    """Answer ``GET secrets/{name}/versions``: ids and attributes, never a value.
+
+    Needs ``secrets/readMetadata/action`` (RBAC) or the list permission (access policy).
+    A secret that does not exist (or is deleted) lists no version. ``maxresults`` (1-25)
+    pages the answer with a ``nextLink``.
+    """
+    headers = kv_headers()
+    early = await prelude(request, "keyvault_versions", name, lambda: headers)
+    if early is not None:
+        return early
+    bad = check_api_version(request, headers)
+    if bad is not None:
+        return bad
+    action = "Microsoft.KeyVault/vaults/secrets/readMetadata/action"
+    record, denied = authorize(request, vault, action, f"secrets/{name}", headers)
+    if denied is not None:
+        return denied
+    assert record is not None
+    try:
+        page = min(max(int(request.query_params.get("maxresults", "25")), 1), 25)
+        skip = max(int(request.query_params.get("$skiptoken", "0")), 0)
+    except ValueError:
+        message = "maxresults and $skiptoken must be integers."
+        return error_response(400, "BadParameter", message, headers=headers)
+    secret = record.secrets.get(name.lower())
+    versions = [] if secret is None or secret.deleted else secret.versions
+    items = []
+    for version in versions[skip : skip + page]:
+        assert secret is not None
+        item: dict[str, object] = {
+            "id": record.secret_id(secret, version),
+            "attributes": version.attributes(),
+            "tags": {},
+        }
+        if version.content_type is not None:
+            item["contentType"] = version.content_type
+        items.append(item)
+    next_link = None
+    if skip + page < len(versions):
+        query = f"api-version={request.query_params['api-version']}&maxresults={page}"
+        next_link = f"{request.url.remove_query_params(list(request.query_params))}?{query}"
+        next_link += f"&$skiptoken={skip + page}"
+    return JSONResponse({"value": items, "nextLink": next_link}, 200, headers)
+
+
 @router.get("/keyvault/{vault}/secrets/{name}")
 @router.get("/keyvault/{vault}/secrets/{name}/")
 @router.get("/keyvault/{vault}/secrets/{name}/{version}")

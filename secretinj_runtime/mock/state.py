@@ -29,6 +29,12 @@ from secretinj_runtime.mock.model import (
     ThrottleSpec,
 )
 from secretinj_runtime.mock.state_identities import parse_identities
+from secretinj_runtime.mock.state_rbac import (
+    parse_assignments,
+    parse_deployer,
+    parse_endpoints,
+    parse_roles,
+)
 from secretinj_runtime.mock.state_vaults import (
     SECRET_NAME_RE,
     VAULT_NAME_RE,
@@ -62,6 +68,10 @@ _TOP_LEVEL = {
     "vaults",
     "vault_settings",
     "api_versions",
+    "deployer",
+    "roles",
+    "role_assignments",
+    "endpoints",
     "access",
     "throttle",
     "downstream",
@@ -171,6 +181,10 @@ def parse_state(raw: object) -> StateSpec:
         vault_access[vault] = _access_value(value, f"access.vaults.{vault}", identities)
     throttle = parse_throttle(data.get("throttle", {}), "throttle")
     downstream = _downstream(data, connections)
+    deployer = parse_deployer(data.get("deployer", {}), identities)
+    roles = parse_roles(data.get("roles"))
+    principals = identities + (("deployer",) if deployer else ())
+    assignments = parse_assignments(data.get("role_assignments"), principals, roles, vaults)
     return StateSpec(
         workspace=workspace,
         tenant_id=tenant,
@@ -186,6 +200,10 @@ def parse_state(raw: object) -> StateSpec:
         vault_access=vault_access,
         throttle=throttle,
         downstream=downstream,
+        deployer=deployer,
+        custom_roles=roles,
+        role_assignments=assignments,
+        endpoints=parse_endpoints(data.get("endpoints"), system, uai),
     )
 
 

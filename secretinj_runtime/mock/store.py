@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Literal
 
+from secretinj_runtime.mock.access import AccessRule
 from secretinj_runtime.mock.apiversions import ApiVersions
 from secretinj_runtime.mock.authtypes import StateError
+from secretinj_runtime.mock.authz import Authorization
 from secretinj_runtime.mock.clock import Clock, OffsetClock
 from secretinj_runtime.mock.defaults import DEFAULT_MSI_SECRET, substitute_url
 from secretinj_runtime.mock.faults import FaultQueue
 from secretinj_runtime.mock.model import (
     ConnectionSpec,
     DownstreamSpec,
+    EndpointSpec,
     StateSpec,
     ThrottleSpec,
     VaultSettings,
@@ -39,37 +42,8 @@ from secretinj_runtime.mock.vaultstore import (
 
 __all__ = ["AccessRule", "MockState", "SecretVersion", "VaultRecord", "version_id"]
 
+
 CONNECTION_TYPE = "Microsoft.MachineLearningServices/workspaces/connections"
-
-
-@dataclass
-class AccessRule:
-    """Who holds the role on one scope (the workspace or a vault).
-
-    An explicit grant wins (once its propagation time has passed), then an explicit
-    revoke, then ``everyone``.
-    """
-
-    everyone: bool
-    grants: dict[str, float] = field(default_factory=dict)
-    revoked: set[str] = field(default_factory=set)
-
-    def allows(self, identity: str, now: float) -> bool:
-        """Return whether ``identity`` holds the role at time ``now``."""
-        if identity in self.grants:
-            return now >= self.grants[identity]
-        if identity in self.revoked:
-            return False
-        return self.everyone
-
-    def to_dict(self, now: float) -> dict[str, Any]:
-        """Return the rule as JSON-ready data."""
-        return {
-            "everyone": self.everyone,
-            "granted": sorted(i for i, t in self.grants.items() if now >= t),
-            "pending": {i: round(t - now, 3) for i, t in sorted(self.grants.items()) if now < t},
-            "revoked": sorted(self.revoked),
-        }
 
 
 class MockState:
@@ -102,8 +76,9 @@ class MockState:
         self.connections: dict[str, ConnectionSpec] = {}
         self.keyvault = VaultStore()
         self.api_versions = ApiVersions(self.spec.api_versions)
-        self.access: dict[str, AccessRule] = {}
+        self.authz = Authorization(self)
         self.downstream: DownstreamSpec | None = None
+        self.endpoints: dict[str, EndpointSpec] = {}
         self.reset()
 
     def now(self) -> float:
@@ -126,12 +101,9 @@ class MockState:
         for vault, settings in spec.vault_settings.items():
             self.keyvault.configure(vault, settings)
         self.api_versions.reset()
-        ws = spec.workspace_access
-        self.access = {"workspace": _rule(ws)}
-        vault_access = {v.lower(): a for v, a in spec.vault_access.items()}
-        for vault in spec.vaults:
-            self.access[f"vault:{vault.lower()}"] = _rule(vault_access.get(vault.lower(), True))
+        self.authz.reset()
         self.downstream = spec.downstream
+        self.endpoints = dict(spec.endpoints)
         self.faults.clear()
         self.faults.latency_s.clear()
         self.faults.set_latency("all", self._latency_s)
@@ -141,8 +113,14 @@ class MockState:
     # identities and roles -------------------------------------------------------------
 
     def identity_exists(self, identity: str) -> bool:
-        """Return whether ``identity`` (``system`` or a client id) may get tokens."""
-        return identity.lower() in self.spec.identities
+        """Return whether ``identity`` (``system``, a client id, the deployer's) gets tokens."""
+        key = identity.lower()
+        return key in self.spec.identities or (key == self.authz.deployer and key is not None)
+
+    @property
+    def access(self) -> dict[str, AccessRule]:
+        """The data-role holdings per scope (``workspace``, ``vault:<name>``)."""
+        return self.authz.rules
 
     def uai_resource_id(self, client_id: str) -> str:
         """Return the ARM id of a user-assigned identity (named in the state, or by default)."""
@@ -160,7 +138,8 @@ class MockState:
 
     def find_identity(self, *, resource_id: str = "", object_id: str = "") -> str | None:
         """Return the identity with this ARM resource id or object (principal) id, if any."""
-        for identity in self.spec.identities:
+        deployer = (self.authz.deployer,) if self.authz.deployer else ()
+        for identity in self.spec.identities + deployer:
             wanted = resource_id.strip().lower()
             if wanted and identity != "system" and self.uai_resource_id(identity).lower() == wanted:
                 return identity
@@ -169,21 +148,16 @@ class MockState:
         return None
 
     def has_role(self, identity: str, scope: str) -> bool:
-        """Return whether ``identity`` holds the role on ``workspace`` or ``vault:<name>``."""
-        rule = self.access.get(scope.lower())
-        return rule is not None and rule.allows(identity.lower(), self.now())
+        """Return whether ``identity`` may read secrets of ``workspace`` or ``vault:<name>``."""
+        return self.authz.has_role(identity.lower(), scope)
 
     def grant(self, identity: str, scope: str, propagation_delay_s: float = 0.0) -> None:
-        """Grant the role; it answers 403 until ``propagation_delay_s`` has passed."""
-        rule = self.access.setdefault(scope.lower(), AccessRule(everyone=False))
-        rule.revoked.discard(identity.lower())
-        rule.grants[identity.lower()] = self.now() + max(0.0, propagation_delay_s)
+        """Grant the data role; it answers 403 until ``propagation_delay_s`` has passed."""
+        self.authz.grant(identity, scope, propagation_delay_s)
 
     def revoke(self, identity: str, scope: str) -> None:
-        """Revoke the role immediately."""
-        rule = self.access.setdefault(scope.lower(), AccessRule(everyone=False))
-        rule.grants.pop(identity.lower(), None)
-        rule.revoked.add(identity.lower())
+        """Revoke the data role immediately (other role assignments stay)."""
+        self.authz.revoke(identity, scope)
 
     # connections ------------------------------------------------------------------------
 
@@ -268,7 +242,7 @@ class MockState:
         spec = value if isinstance(value, VersionSpec) else VersionSpec(value)
         _, created = self.keyvault.ensure_vault(vault)
         if created:
-            self.access.setdefault(f"vault:{vault.lower()}", AccessRule(everyone=True))
+            self.authz.ensure_vault_rule(vault)
         return self.keyvault.add_version(vault, name, spec, self.now())
 
     def delete_secret(self, vault: str, name: str, *, purge: bool = False) -> bool:
@@ -296,7 +270,8 @@ class MockState:
                 for c in self.connections.values()
             },
             "vaults": self.keyvault.describe(),
-            "access": {scope: rule.to_dict(now) for scope, rule in self.access.items()},
+            "access": self.authz.describe(),
+            "deployer": self.authz.deployer,
             "throttle": self.throttle.describe(),
             "latency_s": dict(self.faults.latency_s),
             "api_versions": self.api_versions.describe(),
@@ -315,9 +290,3 @@ class MockState:
             self.throttle.configure(None)
         else:
             self.throttle.configure(spec.capacity, spec.refill_per_s)
-
-
-def _rule(value: bool | tuple[str, ...]) -> AccessRule:
-    if isinstance(value, bool):
-        return AccessRule(everyone=value)
-    return AccessRule(everyone=False, grants=dict.fromkeys(value, float("-inf")))

@@ -156,6 +156,9 @@ def test_yaml_dump_round_trips() -> None:
 def test_load_json_and_yaml_files(tmp_path: Path) -> None:
     doc = default_state_dict()
     doc["identities"] = {"system": False, "user_assigned": ["ABC-123"]}
+    doc["endpoints"] = {
+        "e-1": {"identity": "user_assigned", "user_assigned_identities": ["abc-123"]}
+    }
     doc["access"] = {"workspace": ["abc-123"], "vaults": {"demo-kv": False}}
     doc["throttle"] = None
     json_file = tmp_path / "state.json"
