@@ -162,15 +162,30 @@ def _announce(url: str, exports: dict[str, str], env_file: Path | None) -> None:
     print(f"secretinj-mock listening on {url}", flush=True)
     where = ""
     if env_file is not None:
-        try:
-            write_record(env_file, url, exports)
-            where = f"; recorded in {env_file}"
-        except OSError as exc:
-            logging.getLogger(__name__).warning(
-                "cannot record the environment in %s: %s", env_file, exc.strerror or exc
-            )
+        where = _record(env_file, url, exports)
     print(f'# in another shell: eval "$(secretinj-mock env)"{where}', flush=True)
     print("\n".join(export_lines(exports)), flush=True)
+
+
+def _record(env_file: Path, url: str, exports: dict[str, str]) -> str:
+    """Record the export lines, unless another live mock is recorded there; say what happened."""
+    try:
+        other = read_record(env_file)
+    except (OSError, ValueError):
+        other = None  # not readable or not ours: replace it
+    if other is not None and other.url != url and mock_answers(other.url):
+        return (
+            f"; {env_file} records another running mock ({other.url}, pid {other.pid}), "
+            "left as it is: give --env-file to record this one elsewhere"
+        )
+    try:
+        write_record(env_file, url, exports)
+    except OSError as exc:
+        logging.getLogger(__name__).warning(
+            "cannot record the environment in %s: %s", env_file, exc.strerror or exc
+        )
+        return ""
+    return f"; recorded in {env_file}"
 
 
 def _env(args: argparse.Namespace) -> int:

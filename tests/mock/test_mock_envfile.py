@@ -135,3 +135,43 @@ def test_default_location(tmp_path: Path) -> None:
     assert default_env_file({}) == Path.home() / ".cache" / "secretinj-mock" / "env"
     explicit = {ENV_FILE_VARIABLE: str(tmp_path / "x"), "XDG_RUNTIME_DIR": str(runtime)}
     assert default_env_file(explicit) == tmp_path / "x"
+
+
+def test_serve_leaves_another_live_mocks_record_alone(
+    azure_mock: MockServer, tmp_path: Path
+) -> None:
+    env_file = tmp_path / "env"
+    write_record(env_file, azure_mock.url, azure_mock.env, pid=4242)
+    proc = start("--env-file", str(env_file))
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip().rsplit(" ", 1)[1]
+        comment = proc.stdout.readline()
+        assert f"records another running mock ({azure_mock.url}, pid 4242)" in comment
+        assert "give --env-file" in comment
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    record = read_record(env_file)
+    assert record is not None
+    assert record.url == azure_mock.url != url
+    # a dead mock's record is replaced
+    write_record(env_file, f"http://127.0.0.1:{free_port()}", azure_mock.env, pid=4243)
+    proc = start("--env-file", str(env_file))
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip().rsplit(" ", 1)[1]
+        assert f"recorded in {env_file}" in proc.stdout.readline()
+        record = read_record(env_file)
+        assert record is not None
+        assert record.url == url
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert not env_file.exists()
