@@ -125,7 +125,7 @@ def check_connections(ctx: Context) -> None:
         wants_keys = any(r.part == "credentials" for _, r in items)
         if ctx.check_keys and wants_keys and auth not in NO_CREDENTIALS:
             keys = _key_names(ctx, conn, str(auth))
-            listed += keys is not None
+            listed += 1  # a refused POST is a write call all the same
         for name, ref in items:
             _fit(ctx, name, ref, props, keys)
     if ctx.check_keys:

@@ -29,6 +29,7 @@ def dep(tmp_path: Path) -> Path:
             "MISSING": CONN % "gone-conn/credentials/key",
             "BROKEN": "${{azureml://connections/x/credentials/key}}",
             "EMBEDDED": "prefix ${{azureml://connections/aoai-conn}}",
+            "BARE": "azureml://connections/aoai-conn/credentials/key",
             "LITERAL": "plain value",
         },
         endpoint="secretinj-demo",
@@ -44,6 +45,9 @@ def test_references(preflight: Runner, dep: Path) -> None:
     assert "connection name 'x' is invalid" in broken["detail"]
     assert "${{azureml://connections/<name>" in broken["fix"]
     assert result.status("reference", "EMBEDDED") == "FAIL"
+    bare = result.one("reference", "BARE")  # passed on as a literal: worth a warning
+    assert bare["status"] == "WARN"
+    assert bare["fix"].startswith("write the whole value as ${{azureml://")
     assert not result.checks("reference", "LITERAL")
     assert result.code == 1
 
@@ -77,6 +81,17 @@ def test_check_keys_confirms_custom_keys(
     assert "OPENAI_API_KEY, OTHER_KEY" in bad["fix"]  # names only
     assert result.status("reference-fit", "BAD_KEY") == "FAIL"
     assert demo_mock.count("listsecrets") == 2  # aoai-conn and multi-conn, once each
+    # a deployer who may not list secrets: UNKNOWN, and the fit falls back to the authType
+    for a in demo_mock.call("GET", "/role-assignments"):
+        if a["role"] == "AzureML Data Scientist":
+            demo_mock.call("DELETE", f"/role-assignments/{a['id']}")
+    refused = preflight("--check-keys", deployment=dep, endpoint=None)
+    assert refused.status("check-keys", "aoai-conn") == "UNKNOWN"
+    assert "ListSecrets failed" in refused.one("check-keys", "aoai-conn")["detail"]
+    assert "made 2 ListSecrets call(s)" in refused.one("check-keys", "ListSecrets")["detail"]
+    assert demo_mock.count("listsecrets") == 4
+    assert refused.status("reference-fit", "KEY") == "PASS"
+    assert refused.status("reference-fit", "CUSTOM") == "UNKNOWN"
 
 
 def test_target_missing_and_no_credentials(
