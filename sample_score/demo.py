@@ -1,12 +1,15 @@
 """``make demo``: the sample score under azmlinfsrv, its secrets fetched from a local mock.
 
 1. start ``secretinj-mock serve`` (managed identity, ARM ListSecrets, Key Vault, a model API);
-2. start ``azmlinfsrv --entry_script sample_score/score.py`` with ``deployment.yml``'s
+2. ``secretinj preflight`` as the deployer, before "deploying": it fails while the deployer
+   lacks the ListSecrets action, the fix it prints is applied through the mock's control
+   API, and the rerun passes (the mock's request log shows it read no secret);
+3. start ``azmlinfsrv --entry_script sample_score/score.py`` with ``deployment.yml``'s
    ``environment_variables`` left as references (the fallback path), one of them pre-injected
    as a literal (the fast path), and the environment ``secretinj-mock env`` prints;
-3. wait for liveness, show the resolution table ``init()`` logged, score one request;
-4. rotate the model API key in the mock and score again (401, fetch again, retry);
-5. stop both process groups. Exit 0, or 1 with a message naming what failed.
+4. wait for liveness, show the resolution table ``init()`` logged, score one request;
+5. rotate the model API key in the mock and score again (401, fetch again, retry);
+6. stop both process groups. Exit 0, or 1 with a message naming what failed.
 
 No secret value is printed: the demo checks that the server log holds none of the mock's.
 """
@@ -14,8 +17,10 @@ No secret value is printed: the demo checks that the server log holds none of th
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shlex
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,12 +32,18 @@ from typing import Any
 import requests
 
 from sample_score import procs
+from secretinj_runtime.preflight.roles import AZUREML_DATA_SCIENTIST, CONNECTION_SECRETS_READER
 
 TEXT = "hello secret injection"
 #: What the platform would have injected already: a literal takes the fast path.
 PRE_INJECTED = {"AOAI_API_VERSION": "2024-02-01"}
+DATA_SCIENTIST = AZUREML_DATA_SCIENTIST.name
+SECRETS_READER = CONNECTION_SECRETS_READER.name
 _LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
-_STEPS = 6
+_STEPS = 7
+ENDPOINT_YML = procs.SAMPLE_DIR / "endpoint.yml"
+#: What preflight may ask the mock: tokens, ARM reads, secret versions (never a value).
+PREFLIGHT_ROUTES = {"msi", "arm", "keyvault_versions"}
 
 
 class DemoError(RuntimeError):
@@ -73,17 +84,20 @@ def run_demo(workdir: Path, text: str = TEXT) -> None:
         stack.callback(mock.stop)
         say(f"{mock.url}  (pid {mock.pid})", indent=6)
 
-        step(2, "environment for the server: deployment.yml's environment_variables")
+        step(2, "secretinj preflight deployment.yml --endpoint endpoint.yml, as the deployer")
+        preflight_step(mock)
+
+        step(3, "environment for the server: deployment.yml's environment_variables")
         mock_env = mock.environ()
         show_environment(procs.deployment_variables(), mock_env)
 
         server = procs.start_scorer(workdir, server_environment(mock_env))
         stack.callback(server.stop)
         port = server.url.rsplit(":", 1)[1]
-        step(3, f"azmlinfsrv --entry_script sample_score/score.py --port {port}")
+        step(4, f"azmlinfsrv --entry_script sample_score/score.py --port {port}")
         wait_and_show_init(server)
 
-        step(4, f'POST /score {{"text": "{text}"}}')
+        step(5, f'POST /score {{"text": "{text}"}}')
         t0 = time.perf_counter()
         status, answer = procs.score(server.url, {"text": text}, timeout_s=15)
         say(f"{status} in {(time.perf_counter() - t0) * 1000:.0f} ms", indent=6)
@@ -92,10 +106,10 @@ def run_demo(workdir: Path, text: str = TEXT) -> None:
         sources = ", ".join(f"{k}={v}" for k, v in answer["secrets"].items())
         say(f"secrets: {sources}", indent=6)
 
-        step(5, "rotate aoai-conn's key in the mock while the server runs; score again")
+        step(6, "rotate aoai-conn's key in the mock while the server runs; score again")
         rotated_key = rotate_and_score(mock, server, text)
 
-        step(6, "what the mock served (counts), and a leak check of the server log")
+        step(7, "what the mock served (counts), and a leak check of the server log")
         say(served(mock), indent=6)
         leaked = leaked_values(server.log(), extra=[rotated_key])
         if leaked:
@@ -105,6 +119,61 @@ def run_demo(workdir: Path, text: str = TEXT) -> None:
         if not process.finished():
             raise DemoError(f"{process.name} (pid {process.pid}) is still running")
     say("stopped azmlinfsrv and the mock; no process left behind")
+
+
+def run_preflight(mock: procs.MockProcess, deployer: str) -> tuple[int, dict[str, Any]]:
+    """Run ``secretinj preflight --json`` on the sample as the deployer; return code and JSON."""
+    argv = [*procs.console_script("secretinj", "secretinj_runtime.cli"), "preflight"]
+    argv += [str(procs.DEPLOYMENT_YML), "--endpoint", str(ENDPOINT_YML), "--json"]
+    env = {
+        **mock.environ(),
+        "SECRETINJ_CLIENT_ID": deployer,  # the default credential acts as the deployer
+        "AZURE_POD_IDENTITY_AUTHORITY_HOST": "http://127.0.0.1:9",  # never the metadata host
+    }
+    result = subprocess.run(
+        argv, env=procs.child_environ(env), capture_output=True, text=True, timeout=120, check=False
+    )
+    try:
+        report = json.loads(result.stdout)
+    except ValueError:
+        raise DemoError(f"preflight printed no JSON (exit {result.returncode})") from None
+    return result.returncode, report
+
+
+def preflight_step(mock: procs.MockProcess) -> None:
+    """Fail preflight (deployer without the action), apply its fix in the mock, pass."""
+    deployer = str(mock.control("GET", "/identities")["deployer"]["client_id"])
+    for assignment in mock.control("GET", "/role-assignments"):
+        if assignment["principal"] == deployer and assignment["role"] == DATA_SCIENTIST:
+            mock.control("DELETE", f"/role-assignments/{assignment['id']}")
+    say(f"the deployer holds Reader on the group, no longer {DATA_SCIENTIST}", indent=6)
+    code, report = run_preflight(mock, deployer)
+    failed = [c for c in report["checks"] if c["status"] == "FAIL"]
+    if code != 1 or not failed:
+        raise DemoError(f"preflight should have failed (exit {code}): {failed}")
+    for check in failed:
+        say(f"FAIL {check['check']} {check['subject']}: {check['detail']}", indent=6)
+        say(f"fix: {check['fix']}", indent=11)
+    say(f"exit {code}; applying that fix through the mock's control API", indent=6)
+    mock.control(
+        "POST",
+        "/role-assignments",
+        {"principal": "deployer", "role": SECRETS_READER, "scope": "workspace"},
+    )
+    code, report = run_preflight(mock, deployer)
+    if code != 0:
+        bad = [c for c in report["checks"] if c["status"] == "FAIL"]
+        raise DemoError(f"preflight still fails after the fix: {bad}")
+    counts: dict[str, int] = {}
+    for check in report["checks"]:
+        counts[check["status"]] = counts.get(check["status"], 0) + 1
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    say(f"rerun: exit 0 ({summary}); UNKNOWN: a CustomKeys key needs --check-keys", indent=6)
+    routes = {entry["route"] for entry in mock.request_log()}
+    if not routes <= PREFLIGHT_ROUTES:
+        raise DemoError(f"preflight made calls it must not make: {sorted(routes)}")
+    say(f"it read no secret: the mock saw only {', '.join(sorted(routes))} calls", indent=6)
+    mock.reset()  # back to the demo state, an empty request log for the next steps
 
 
 def wait_and_show_init(server: procs.Process) -> None:

@@ -115,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("command", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     run.set_defaults(func=_run, parser=run)
+
+    from .preflight import add_parser as add_preflight
+
+    add_preflight(sub)
     return parser
 
 

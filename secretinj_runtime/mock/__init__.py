@@ -1,7 +1,8 @@
 """Local mock of the Azure services that secret injection talks to.
 
-One HTTP server answers, on one port, like the Azure ML managed-identity endpoint
-(``/msi/token``), ARM workspace-connection ListSecrets, Key Vault secret GET
+One HTTP server answers, on one port, like the managed-identity token endpoint
+(``/msi/token``, Azure ML 2017-09-01 and App Service 2019-08-01 shapes), ARM
+workspace-connection ListSecrets, Key Vault secret GET
 (``/keyvault/<vault>/secrets/...``), a downstream Azure OpenAI chat endpoint and a
 control API under ``/_mock/``.
 

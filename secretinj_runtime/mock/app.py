@@ -12,7 +12,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
-from secretinj_runtime.mock import arm, control, downstream, keyvault, msi
+from secretinj_runtime.mock import (
+    arm,
+    arm_read,
+    control,
+    control_access,
+    control_vaults,
+    downstream,
+    keyvault,
+    msi,
+)
 from secretinj_runtime.mock.envelopes import error_response, status_code_name
 from secretinj_runtime.mock.hooks import INFO_KEY, RAW_SEND_KEY
 from secretinj_runtime.mock.requestlog import RequestInfo, logger
@@ -116,6 +125,15 @@ def create_app(state: MockState | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
-    for module in (msi, arm, keyvault, downstream, control):
+    for module in (
+        msi,
+        arm,
+        arm_read,
+        keyvault,
+        downstream,
+        control,
+        control_vaults,
+        control_access,
+    ):
         app.include_router(module.router)
     return app

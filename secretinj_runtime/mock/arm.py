@@ -20,7 +20,6 @@ LISTSECRETS_RE = re.compile(
     r"/listsecrets/?$",
     re.IGNORECASE,
 )
-API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 ACTION = "Microsoft.MachineLearningServices/workspaces/connections/listsecrets/action"
 ALLOWED_AUDIENCES = (
     "'https://management.core.windows.net/','https://management.core.windows.net',"
@@ -58,9 +57,7 @@ async def list_secrets(request: Request, rest: str) -> Response:
         return early
     check = state.tokens.check(request.headers.get("authorization"), ARM_AUDIENCE)
     if check.status is not TokenCheck.OK:
-        return _unauthorized(
-            check.status, check.token, state.now(), state.spec.tenant_id, headers()
-        )
+        return unauthorized(check.status, check.token, state.now(), state.spec.tenant_id, headers())
     assert check.token is not None
     identity = check.token.identity
     request_info(request).identity = identity
@@ -78,8 +75,8 @@ async def list_secrets(request: Request, rest: str) -> Response:
     if not api_version:
         message = "The api-version query parameter (?api-version=) is required for all requests."
         return arm_error(400, "MissingApiVersionParameter", message, hdrs)
-    if not API_VERSION_RE.match(api_version):
-        message = f"The api-version '{api_version}' is invalid. Use a date like '2024-10-01'."
+    if not state.api_versions.accepts("ml", api_version):
+        message = state.api_versions.arm_invalid_message("ml", api_version)
         return arm_error(400, "InvalidApiVersionParameter", message, hdrs)
     if match["sub"].lower() != state.subscription.lower():
         message = f"The subscription '{match['sub']}' could not be found."
@@ -109,9 +106,10 @@ async def list_secrets(request: Request, rest: str) -> Response:
     return JSONResponse(state.list_secrets_body(conn), 200, hdrs)
 
 
-def _unauthorized(
+def unauthorized(
     status: TokenCheck, token: object, now: float, tenant: str, headers: dict[str, str]
 ) -> Response:
+    """ARM's 401 for a missing, invalid, expired or wrong-audience token, with a challenge."""
     expires_on = getattr(token, "expires_on", None)
     audience = getattr(token, "audience", None)
     if status is TokenCheck.MISSING:

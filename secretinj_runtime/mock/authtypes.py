@@ -6,37 +6,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from secretinj_runtime.preflight.authtypes import CREDENTIAL_FIELDS, NO_CREDENTIALS
+
 CONNECTION_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}$")
 
-# authType -> (required credential fields, optional credential fields)
-CREDENTIAL_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "ApiKey": (frozenset({"key"}), frozenset()),
-    "CustomKeys": (frozenset({"keys"}), frozenset()),
-    "AccessKey": (frozenset({"accessKeyId", "secretAccessKey"}), frozenset()),
-    "AccountKey": (frozenset({"key"}), frozenset()),
-    "SAS": (frozenset({"sas"}), frozenset()),
-    "PAT": (frozenset({"pat"}), frozenset()),
-    "UsernamePassword": (frozenset({"username", "password"}), frozenset({"securityToken"})),
-    "ServicePrincipal": (frozenset({"clientId", "clientSecret", "tenantId"}), frozenset()),
-    "ManagedIdentity": (frozenset({"resourceId", "clientId"}), frozenset()),
-    "OAuth2": (
-        frozenset({"clientId"}),
-        frozenset(
-            {
-                "authUrl",
-                "clientSecret",
-                "developerToken",
-                "password",
-                "refreshToken",
-                "tenantId",
-                "username",
-            }
-        ),
-    ),
-    "AAD": (frozenset(), frozenset()),
-    "None": (frozenset(), frozenset()),
-}
-NO_CREDENTIALS = frozenset({"AAD", "None"})
+__all__ = ["AUTH_TYPES", "CREDENTIAL_FIELDS", "NO_CREDENTIALS", "StateError"]
 AUTH_TYPES = tuple(CREDENTIAL_FIELDS)
 
 

@@ -19,24 +19,24 @@ from secretinj_runtime.mock.control_models import (
     FaultIn,
     LatencyIn,
     RotateCredentialIn,
-    SecretValueIn,
     ThrottleIn,
 )
 from secretinj_runtime.mock.envelopes import error_response
 from secretinj_runtime.mock.faults import Fault
 from secretinj_runtime.mock.hooks import mock_state
 from secretinj_runtime.mock.model import ThrottleSpec
-from secretinj_runtime.mock.state import SECRET_NAME_RE, VAULT_NAME_RE
 
 router = APIRouter(prefix="/_mock")
 MASK = "***"
 
 
-def _not_found(what: str) -> JSONResponse:
+def not_found(what: str) -> JSONResponse:
+    """404 of the control API."""
     return error_response(404, "NotFound", f"{what} not found")
 
 
-def _bad(message: str) -> JSONResponse:
+def bad_request(message: str) -> JSONResponse:
+    """400 of the control API (the message names the field)."""
     return error_response(400, "InvalidRequest", message)
 
 
@@ -70,7 +70,7 @@ async def get_connection(request: Request, name: str) -> Response:
     """One connection in the state-file shape, credential values masked."""
     conn = mock_state(request).connection(name)
     if conn is None:
-        return _not_found(f"connection {name!r}")
+        return not_found(f"connection {name!r}")
     data = conn.to_dict()
     creds = data.get("credentials")
     if isinstance(creds, dict):
@@ -89,7 +89,7 @@ async def put_connection(
     try:
         created = state.put_connection(name, body)
     except StateError as exc:
-        return _bad(str(exc))
+        return bad_request(str(exc))
     return JSONResponse({"name": name, "created": created}, 201 if created else 200)
 
 
@@ -97,7 +97,7 @@ async def put_connection(
 async def delete_connection(request: Request, name: str) -> Response:
     """Delete a connection (ListSecrets then answers 404)."""
     if not mock_state(request).delete_connection(name):
-        return _not_found(f"connection {name!r}")
+        return not_found(f"connection {name!r}")
     return JSONResponse({"name": name, "deleted": True})
 
 
@@ -107,53 +107,10 @@ async def rotate_connection(request: Request, name: str, body: RotateCredentialI
     try:
         value = mock_state(request).rotate_credential(name, body.credential, body.value)
     except KeyError:
-        return _not_found(f"connection {name!r}")
+        return not_found(f"connection {name!r}")
     except StateError as exc:
-        return _bad(str(exc))
+        return bad_request(str(exc))
     return JSONResponse({"name": name, "credential": body.credential, "value": value})
-
-
-@router.get("/vaults")
-async def list_vaults(request: Request) -> dict[str, Any]:
-    """Vaults, their secrets and version ids (oldest first), no values."""
-    return mock_state(request).describe()["vaults"]  # type: ignore[no-any-return]
-
-
-def _version_out(request: Request, vault: str, name: str, body: SecretValueIn) -> JSONResponse:
-    state = mock_state(request)
-    version = state.add_secret_version(vault, name, body.value)
-    record = state.vault(vault)
-    vname = record.name if record else vault
-    secret = record.secrets[name.lower()].name if record else name
-    url = f"https://{vname}.vault.azure.net/secrets/{secret}/{version.version}"
-    return JSONResponse({"vault": vname, "name": secret, "version": version.version, "id": url})
-
-
-@router.post("/vaults/{vault}/secrets/{name}")
-async def set_secret(request: Request, vault: str, name: str, body: SecretValueIn) -> Response:
-    """Add a version that becomes the latest (creates the vault and secret if needed)."""
-    if not VAULT_NAME_RE.match(vault):
-        return _bad("vault: invalid vault name (3-24 letters, digits, dashes)")
-    if not SECRET_NAME_RE.match(name):
-        return _bad("name: invalid secret name (1-127 letters, digits, dashes)")
-    return _version_out(request, vault, name, body)
-
-
-@router.post("/vaults/{vault}/secrets/{name}/rotate")
-async def rotate_secret(request: Request, vault: str, name: str, body: SecretValueIn) -> Response:
-    """Like set, but the secret must already exist (404 otherwise)."""
-    record = mock_state(request).vault(vault)
-    if record is None or name.lower() not in record.secrets:
-        return _not_found(f"secret {name!r} in vault {vault!r}")
-    return _version_out(request, vault, name, body)
-
-
-@router.delete("/vaults/{vault}/secrets/{name}")
-async def delete_secret(request: Request, vault: str, name: str) -> Response:
-    """Delete a secret and all its versions."""
-    if not mock_state(request).delete_secret(vault, name):
-        return _not_found(f"secret {name!r} in vault {vault!r}")
-    return JSONResponse({"vault": vault, "name": name, "deleted": True})
 
 
 @router.get("/access")
@@ -164,13 +121,13 @@ async def get_access(request: Request) -> dict[str, Any]:
 
 def _scope(request: Request, body: AccessIn) -> str | JSONResponse:
     state = mock_state(request)
-    if not state.identity_exists(body.identity):
-        known = list(state.spec.identities)
-        return _bad(f"identity: unknown identity {body.identity!r} (known: {known})")
+    if not state.identity_exists(state.authz.principal(body.identity)):
+        known = list(state.spec.identities) + (["deployer"] if state.authz.deployer else [])
+        return bad_request(f"identity: unknown identity {body.identity!r} (known: {known})")
     if body.scope == "vault":
         assert body.vault is not None
         if state.vault(body.vault) is None:
-            return _bad(f"vault: unknown vault {body.vault!r}")
+            return bad_request(f"vault: unknown vault {body.vault!r}")
         return f"vault:{body.vault}"
     return "workspace"
 

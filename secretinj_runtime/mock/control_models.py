@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-FaultKind = Literal["msi", "listsecrets", "keyvault", "downstream"]
+FaultKind = Literal["msi", "listsecrets", "keyvault", "keyvault_versions", "arm", "downstream"]
 
 
 class _Strict(BaseModel):
@@ -20,10 +20,41 @@ class RotateCredentialIn(_Strict):
     value: str | None = Field(default=None, min_length=1)
 
 
-class SecretValueIn(_Strict):
-    """Body of ``POST /_mock/vaults/{vault}/secrets/{name}[/rotate]``."""
+Timestamp = int | str | None  # epoch seconds or ISO 8601; parsed by state_vaults
 
-    value: str = Field(min_length=1)
+
+class SecretValueIn(_Strict):
+    """Body of ``POST /_mock/vaults/{vault}/secrets/{name}[/rotate]`` (``""`` is a value)."""
+
+    value: str
+    enabled: bool = True
+    exp: Timestamp = None
+    nbf: Timestamp = None
+    content_type: str | None = None
+
+
+class SecretAttributesIn(_Strict):
+    """Body of ``PATCH /_mock/vaults/{vault}/secrets/{name}/{version}`` (only fields given)."""
+
+    enabled: bool | None = None
+    exp: Timestamp = None
+    nbf: Timestamp = None
+    content_type: str | None = None
+
+
+class VaultSettingsIn(_Strict):
+    """Body of ``PATCH /_mock/vaults/{vault}/settings`` (only fields given change)."""
+
+    firewall: Literal["allow", "deny"] | None = None
+    rbac_authorization: bool | None = None
+    resource_group: str | None = None
+
+
+class ApiVersionsIn(_Strict):
+    """Body of ``PUT /_mock/api-versions``."""
+
+    api: str
+    versions: list[str] = Field(min_length=1)
 
 
 class AccessIn(_Strict):
@@ -67,7 +98,9 @@ class FaultIn(_Strict):
 class LatencyIn(_Strict):
     """Body of ``PUT /_mock/latency``."""
 
-    kind: Literal["all", "msi", "listsecrets", "keyvault", "downstream"] = "all"
+    kind: Literal[
+        "all", "msi", "listsecrets", "keyvault", "keyvault_versions", "arm", "downstream"
+    ] = "all"
     latency_s: float = Field(ge=0, le=600)
 
 
@@ -83,3 +116,32 @@ class ClockAdvanceIn(_Strict):
     """Body of ``POST /_mock/clock/advance``."""
 
     seconds: float = Field(ge=0)
+
+
+class RoleAssignmentIn(_Strict):
+    """Body of ``POST /_mock/role-assignments``."""
+
+    principal: str = Field(min_length=1)  # deployer | system | a client id
+    role: str = Field(min_length=1)  # a role name or GUID
+    scope: str = Field(default="workspace", min_length=1)
+    age_s: float | None = Field(default=None, ge=0)  # created this long ago
+    propagation_delay_s: float = Field(default=0.0, ge=0)
+
+
+class CustomRoleIn(_Strict):
+    """Body of ``PUT /_mock/roles/{name}``."""
+
+    id: str | None = None
+    actions: list[str] = Field(default_factory=list)
+    not_actions: list[str] = Field(default_factory=list)
+    data_actions: list[str] = Field(default_factory=list)
+    not_data_actions: list[str] = Field(default_factory=list)
+    description: str = ""
+
+
+class EndpointIn(_Strict):
+    """Body of ``PUT /_mock/endpoints/{name}`` (the state file's endpoint shape)."""
+
+    identity: Literal["system_assigned", "user_assigned"] = "system_assigned"
+    user_assigned_identities: list[str] = Field(default_factory=list)
+    enforce_access_to_default_secret_stores: Literal["enabled", "disabled"] | None = None

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from secretinj_runtime.mock.model import StateSpec
+from secretinj_runtime.mock.model import DEFAULT_DEPLOYER_CLIENT_ID, StateSpec
 from secretinj_runtime.mock.state import parse_state
 
 DEFAULT_WORKSPACE = (
@@ -55,6 +55,25 @@ def default_state_dict() -> dict[str, Any]:
         "access": {"workspace": True, "vaults": {"demo-kv": True}},
         "throttle": {"capacity": 200, "refill_per_s": 10.0},
         "downstream": {"connection": "aoai-conn", "credential": "key"},
+        # the person who deploys: `secretinj-mock env --as deployer` makes the default
+        # credential act as them (what `secretinj preflight` runs with)
+        "deployer": {"client_id": DEFAULT_DEPLOYER_CLIENT_ID, "principal_type": "User"},
+        "role_assignments": [
+            {"principal": "deployer", "role": "Reader", "scope": "resource_group"},
+            {"principal": "deployer", "role": "AzureML Data Scientist", "scope": "workspace"},
+            {
+                "principal": "deployer",
+                "role": "Key Vault Secrets Officer",
+                "scope": "vault:demo-kv",
+            },
+        ],
+        # the sample's endpoint (sample_score/endpoint.yml), already created
+        "endpoints": {
+            "secretinj-demo": {
+                "identity": "system_assigned",
+                "enforce_access_to_default_secret_stores": "enabled",
+            }
+        },
     }
 
 

@@ -76,11 +76,11 @@ def fault_response(fault: Fault, headers: Mapping[str, str] | None = None) -> Re
     message = f"Injected fault: {status} {code}."
     if fault.kind == "msi":
         return JSONResponse({"error": code, "error_description": message}, status, all_headers)
-    if fault.kind == "listsecrets":
+    if fault.kind in ("listsecrets", "arm"):
         if status == 429:
             code = "SubscriptionRequestsThrottled"
         return arm_error(status, code, message, all_headers)
-    if fault.kind == "keyvault" and status == 429:
+    if fault.kind in ("keyvault", "keyvault_versions") and status == 429:
         code = "Throttled"
     return error_response(status, code, message, headers=all_headers)
 

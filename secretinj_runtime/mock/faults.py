@@ -7,8 +7,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-ROUTE_KINDS = ("msi", "listsecrets", "keyvault", "downstream")
-RouteKind = Literal["msi", "listsecrets", "keyvault", "downstream"]
+ROUTE_KINDS = ("msi", "listsecrets", "keyvault", "keyvault_versions", "arm", "downstream")
+RouteKind = Literal["msi", "listsecrets", "keyvault", "keyvault_versions", "arm", "downstream"]
 BODY_PRESETS = ("html", "invalid_json", "empty")
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from secretinj_runtime.mock.apiversions import parse_api_versions
 from secretinj_runtime.mock.authtypes import (
     CONNECTION_NAME_RE,
     StateError,
@@ -27,15 +28,34 @@ from secretinj_runtime.mock.model import (
     StateSpec,
     ThrottleSpec,
 )
+from secretinj_runtime.mock.state_identities import parse_identities
+from secretinj_runtime.mock.state_rbac import (
+    parse_assignments,
+    parse_deployer,
+    parse_endpoints,
+    parse_roles,
+)
+from secretinj_runtime.mock.state_vaults import (
+    SECRET_NAME_RE,
+    VAULT_NAME_RE,
+    parse_vault_settings,
+    parse_vaults,
+)
 
 WORKSPACE_RE = re.compile(
     r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/"
     r"Microsoft\.MachineLearningServices/workspaces/(?P<ws>[^/]+)$",
     re.IGNORECASE,
 )
-VAULT_NAME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$")
-SECRET_NAME_RE = re.compile(r"^[0-9a-zA-Z-]{1,127}$")
-__all__ = ["StateError", "StateSpec", "default_state", "load_state", "parse_state"]
+__all__ = [
+    "SECRET_NAME_RE",
+    "VAULT_NAME_RE",
+    "StateError",
+    "StateSpec",
+    "default_state",
+    "load_state",
+    "parse_state",
+]
 _CONNECTION_FIELDS = {"authType", "category", "target", "metadata", "credentials"} | {
     "expiryTime",
     "isSharedToAll",
@@ -46,6 +66,12 @@ _TOP_LEVEL = {
     "identities",
     "connections",
     "vaults",
+    "vault_settings",
+    "api_versions",
+    "deployer",
+    "roles",
+    "role_assignments",
+    "endpoints",
     "access",
     "throttle",
     "downstream",
@@ -79,25 +105,6 @@ def parse_workspace(workspace: str, where: str = "workspace") -> tuple[str, str,
     return match["sub"], match["rg"], match["ws"]
 
 
-def _identities(raw: object) -> tuple[bool, tuple[str, ...]]:
-    if raw is None:
-        return True, ()
-    data = _mapping(raw, "identities")
-    for key in data:
-        if key not in ("system", "user_assigned"):
-            raise StateError(f"identities.{key}: unknown field (expected system, user_assigned)")
-    system = data.get("system", True)
-    if not isinstance(system, bool):
-        raise StateError("identities.system: must be true or false")
-    uai = data.get("user_assigned") or []
-    if not isinstance(uai, list):
-        raise StateError("identities.user_assigned: must be a list of client ids")
-    ids = tuple(_string(c, f"identities.user_assigned[{i}]").lower() for i, c in enumerate(uai))
-    if "system" in ids:
-        raise StateError("identities.user_assigned: 'system' is reserved")
-    return system, ids
-
-
 def validate_connection(name: str, raw: object, where: str) -> ConnectionSpec:
     """Validate one connection in the state-file shape (ListSecrets ``properties``)."""
     if not CONNECTION_NAME_RE.match(name):
@@ -128,26 +135,6 @@ def validate_connection(name: str, raw: object, where: str) -> ConnectionSpec:
     )
 
 
-def parse_vaults(raw: object) -> dict[str, dict[str, list[str]]]:
-    """Validate the ``vaults`` section: ``{vault: {secret: [versions oldest first]}}``."""
-    vaults: dict[str, dict[str, list[str]]] = {}
-    for vault, secrets in _mapping(raw or {}, "vaults").items():
-        where = f"vaults.{vault}"
-        if not VAULT_NAME_RE.match(vault):
-            raise StateError(f"{where}: invalid vault name (3-24 letters, digits, dashes)")
-        out: dict[str, list[str]] = {}
-        for name, versions in _mapping(secrets or {}, where).items():
-            swhere = f"{where}.{name}"
-            if not SECRET_NAME_RE.match(name):
-                raise StateError(f"{swhere}: invalid secret name (1-127 letters, digits, dashes)")
-            values = [versions] if isinstance(versions, str) else versions
-            if not isinstance(values, list) or not values:
-                raise StateError(f"{swhere}: must be a string or a non-empty list of versions")
-            out[name] = [_string(v, f"{swhere}[{i}]") for i, v in enumerate(values)]
-        vaults[vault] = out
-    return vaults
-
-
 def _access_value(raw: object, where: str, identities: tuple[str, ...]) -> bool | tuple[str, ...]:
     if isinstance(raw, bool):
         return raw
@@ -173,14 +160,15 @@ def parse_state(raw: object) -> StateSpec:
     workspace = _string(data.get("workspace", DEFAULT_WORKSPACE), "workspace")
     parse_workspace(workspace)
     tenant = _string(data.get("tenant_id", DEFAULT_TENANT), "tenant_id")
-    system, uai = _identities(data.get("identities"))
+    system, uai, uai_details = parse_identities(data.get("identities"))
     identities = (("system",) if system else ()) + uai
     connections: dict[str, ConnectionSpec] = {}
     for name, conn in _mapping(data.get("connections") or {}, "connections").items():
         if name.lower() in {n.lower() for n in connections}:
             raise StateError(f"connections.{name}: duplicate name (names are case-insensitive)")
         connections[name] = validate_connection(name, conn, f"connections.{name}")
-    vaults = parse_vaults(data.get("vaults"))
+    vaults, deleted = parse_vaults(data.get("vaults"))
+    settings = parse_vault_settings(data.get("vault_settings"), vaults)
     access = _mapping(data.get("access") or {}, "access")
     for key in access:
         if key not in ("workspace", "vaults"):
@@ -193,17 +181,29 @@ def parse_state(raw: object) -> StateSpec:
         vault_access[vault] = _access_value(value, f"access.vaults.{vault}", identities)
     throttle = parse_throttle(data.get("throttle", {}), "throttle")
     downstream = _downstream(data, connections)
+    deployer = parse_deployer(data.get("deployer", {}), identities)
+    roles = parse_roles(data.get("roles"))
+    principals = identities + (("deployer",) if deployer else ())
+    assignments = parse_assignments(data.get("role_assignments"), principals, roles, vaults)
     return StateSpec(
         workspace=workspace,
         tenant_id=tenant,
         system_identity=system,
         user_assigned=uai,
+        uai_details=uai_details,
         connections=connections,
         vaults=vaults,
+        deleted_secrets=deleted,
+        vault_settings=settings,
+        api_versions=parse_api_versions(data.get("api_versions")),
         workspace_access=ws_access,
         vault_access=vault_access,
         throttle=throttle,
         downstream=downstream,
+        deployer=deployer,
+        custom_roles=roles,
+        role_assignments=assignments,
+        endpoints=parse_endpoints(data.get("endpoints"), system, uai),
     )
 
 

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Literal
 
+from secretinj_runtime.mock.access import AccessRule
+from secretinj_runtime.mock.apiversions import ApiVersions
 from secretinj_runtime.mock.authtypes import StateError
+from secretinj_runtime.mock.authz import Authorization
 from secretinj_runtime.mock.clock import Clock, OffsetClock
 from secretinj_runtime.mock.defaults import DEFAULT_MSI_SECRET, substitute_url
 from secretinj_runtime.mock.faults import FaultQueue
-from secretinj_runtime.mock.model import ConnectionSpec, DownstreamSpec, StateSpec, ThrottleSpec
+from secretinj_runtime.mock.model import (
+    ConnectionSpec,
+    DownstreamSpec,
+    EndpointSpec,
+    StateSpec,
+    ThrottleSpec,
+    VaultSettings,
+    VersionSpec,
+)
 from secretinj_runtime.mock.requestlog import RequestLog
 from secretinj_runtime.mock.state import (
     credential_value,
@@ -21,70 +31,19 @@ from secretinj_runtime.mock.state import (
     validate_connection,
 )
 from secretinj_runtime.mock.throttle import Throttle
-from secretinj_runtime.mock.tokens import TokenIssuer
+from secretinj_runtime.mock.tokens import TokenIssuer, client_id_for
+from secretinj_runtime.mock.tokens import object_id as principal_id
+from secretinj_runtime.mock.vaultstore import (
+    SecretVersion,
+    VaultRecord,
+    VaultStore,
+    version_id,
+)
+
+__all__ = ["AccessRule", "MockState", "SecretVersion", "VaultRecord", "version_id"]
+
 
 CONNECTION_TYPE = "Microsoft.MachineLearningServices/workspaces/connections"
-
-
-@dataclass
-class SecretVersion:
-    """One version of a Key Vault secret."""
-
-    version: str
-    value: str
-    created: int
-
-
-@dataclass
-class SecretRecord:
-    """A secret: its name as created and its versions, oldest first."""
-
-    name: str
-    versions: list[SecretVersion] = field(default_factory=list)
-
-
-@dataclass
-class VaultRecord:
-    """A vault: its name as created and its secrets keyed by lower-cased name."""
-
-    name: str
-    secrets: dict[str, SecretRecord] = field(default_factory=dict)
-
-
-@dataclass
-class AccessRule:
-    """Who holds the role on one scope (the workspace or a vault).
-
-    An explicit grant wins (once its propagation time has passed), then an explicit
-    revoke, then ``everyone``.
-    """
-
-    everyone: bool
-    grants: dict[str, float] = field(default_factory=dict)
-    revoked: set[str] = field(default_factory=set)
-
-    def allows(self, identity: str, now: float) -> bool:
-        """Return whether ``identity`` holds the role at time ``now``."""
-        if identity in self.grants:
-            return now >= self.grants[identity]
-        if identity in self.revoked:
-            return False
-        return self.everyone
-
-    def to_dict(self, now: float) -> dict[str, Any]:
-        """Return the rule as JSON-ready data."""
-        return {
-            "everyone": self.everyone,
-            "granted": sorted(i for i, t in self.grants.items() if now >= t),
-            "pending": {i: round(t - now, 3) for i, t in sorted(self.grants.items()) if now < t},
-            "revoked": sorted(self.revoked),
-        }
-
-
-def version_id(vault: str, name: str, index: int) -> str:
-    """Return the deterministic 32-hex version id of version ``index`` of a secret."""
-    digest = hashlib.sha256(f"{vault.lower()}/{name.lower()}/{index}".encode())
-    return digest.hexdigest()[:32]
 
 
 class MockState:
@@ -115,9 +74,11 @@ class MockState:
             self.spec.workspace
         )
         self.connections: dict[str, ConnectionSpec] = {}
-        self.vaults: dict[str, VaultRecord] = {}
-        self.access: dict[str, AccessRule] = {}
+        self.keyvault = VaultStore()
+        self.api_versions = ApiVersions(self.spec.api_versions)
+        self.authz = Authorization(self)
         self.downstream: DownstreamSpec | None = None
+        self.endpoints: dict[str, EndpointSpec] = {}
         self.reset()
 
     def now(self) -> float:
@@ -129,17 +90,20 @@ class MockState:
         self.clock.offset = 0.0
         spec = self.spec
         self.connections = {n.lower(): c for n, c in spec.connections.items()}
-        self.vaults = {}
+        self.keyvault = VaultStore()
         for vault, secret_map in spec.vaults.items():
-            for name, values in secret_map.items():
-                for value in values:
-                    self.add_secret_version(vault, name, value)
-        ws = spec.workspace_access
-        self.access = {"workspace": _rule(ws)}
-        vault_access = {v.lower(): a for v, a in spec.vault_access.items()}
-        for vault in spec.vaults:
-            self.access[f"vault:{vault.lower()}"] = _rule(vault_access.get(vault.lower(), True))
+            self.keyvault.ensure_vault(vault)
+            for name, versions in secret_map.items():
+                for version in versions:
+                    self.keyvault.add_version(vault, name, version, self.now())
+                if (vault.lower(), name.lower()) in spec.deleted_secrets:
+                    self.keyvault.delete(vault, name)
+        for vault, settings in spec.vault_settings.items():
+            self.keyvault.configure(vault, settings)
+        self.api_versions.reset()
+        self.authz.reset()
         self.downstream = spec.downstream
+        self.endpoints = dict(spec.endpoints)
         self.faults.clear()
         self.faults.latency_s.clear()
         self.faults.set_latency("all", self._latency_s)
@@ -149,25 +113,51 @@ class MockState:
     # identities and roles -------------------------------------------------------------
 
     def identity_exists(self, identity: str) -> bool:
-        """Return whether ``identity`` (``system`` or a client id) may get tokens."""
-        return identity.lower() in self.spec.identities
+        """Return whether ``identity`` (``system``, a client id, the deployer's) gets tokens."""
+        key = identity.lower()
+        return key in self.spec.identities or (key == self.authz.deployer and key is not None)
+
+    @property
+    def access(self) -> dict[str, AccessRule]:
+        """The data-role holdings per scope (``workspace``, ``vault:<name>``)."""
+        return self.authz.rules
+
+    def uai_resource_id(self, client_id: str) -> str:
+        """Return the ARM id of a user-assigned identity (named in the state, or by default)."""
+        spec = self.spec.uai_details.get(client_id.lower())
+        name = (spec.name if spec else None) or f"uai-{client_id.lower()[:8]}"
+        group = (spec.resource_group if spec else None) or self.resource_group
+        return (
+            f"/subscriptions/{self.subscription}/resourceGroups/{group}/providers/"
+            f"Microsoft.ManagedIdentity/userAssignedIdentities/{name}"
+        )
+
+    def client_id_of(self, identity: str) -> str:
+        """Return the client id of an identity (a stable made-up one for ``system``)."""
+        return client_id_for(identity)
+
+    def find_identity(self, *, resource_id: str = "", object_id: str = "") -> str | None:
+        """Return the identity with this ARM resource id or object (principal) id, if any."""
+        deployer = (self.authz.deployer,) if self.authz.deployer else ()
+        for identity in self.spec.identities + deployer:
+            wanted = resource_id.strip().lower()
+            if wanted and identity != "system" and self.uai_resource_id(identity).lower() == wanted:
+                return identity
+            if object_id and principal_id(identity) == object_id.strip().lower():
+                return identity
+        return None
 
     def has_role(self, identity: str, scope: str) -> bool:
-        """Return whether ``identity`` holds the role on ``workspace`` or ``vault:<name>``."""
-        rule = self.access.get(scope.lower())
-        return rule is not None and rule.allows(identity.lower(), self.now())
+        """Return whether ``identity`` may read secrets of ``workspace`` or ``vault:<name>``."""
+        return self.authz.has_role(identity.lower(), scope)
 
     def grant(self, identity: str, scope: str, propagation_delay_s: float = 0.0) -> None:
-        """Grant the role; it answers 403 until ``propagation_delay_s`` has passed."""
-        rule = self.access.setdefault(scope.lower(), AccessRule(everyone=False))
-        rule.revoked.discard(identity.lower())
-        rule.grants[identity.lower()] = self.now() + max(0.0, propagation_delay_s)
+        """Grant the data role; it answers 403 until ``propagation_delay_s`` has passed."""
+        self.authz.grant(identity, scope, propagation_delay_s)
 
     def revoke(self, identity: str, scope: str) -> None:
-        """Revoke the role immediately."""
-        rule = self.access.setdefault(scope.lower(), AccessRule(everyone=False))
-        rule.grants.pop(identity.lower(), None)
-        rule.revoked.add(identity.lower())
+        """Revoke the data role immediately (other role assignments stay)."""
+        self.authz.revoke(identity, scope)
 
     # connections ------------------------------------------------------------------------
 
@@ -235,26 +225,39 @@ class MockState:
 
     # vaults -------------------------------------------------------------------------------
 
+    @property
+    def vaults(self) -> dict[str, VaultRecord]:
+        """Every vault, keyed by lower-cased name."""
+        return self.keyvault.vaults
+
     def vault(self, name: str) -> VaultRecord | None:
         """Return a vault by (case-insensitive) name."""
-        return self.vaults.get(name.lower())
+        return self.keyvault.vault(name)
 
-    def add_secret_version(self, vault: str, name: str, value: str) -> SecretVersion:
-        """Add a version (the new latest), creating the vault and secret when needed."""
-        record = self.vaults.get(vault.lower())
-        if record is None:
-            record = self.vaults[vault.lower()] = VaultRecord(vault)
-            self.access.setdefault(f"vault:{vault.lower()}", AccessRule(everyone=True))
-        secret = record.secrets.setdefault(name.lower(), SecretRecord(name))
-        index = len(secret.versions)
-        version = SecretVersion(version_id(vault, name, index), value, int(self.now()))
-        secret.versions.append(version)
-        return version
+    def add_secret_version(self, vault: str, name: str, value: str | VersionSpec) -> SecretVersion:
+        """Add a version (the new latest), creating the vault and secret when needed.
 
-    def delete_secret(self, vault: str, name: str) -> bool:
-        """Delete a secret with all its versions; return False when there was none."""
+        Raises `ConflictError` while the secret is soft-deleted.
+        """
+        spec = value if isinstance(value, VersionSpec) else VersionSpec(value)
+        _, created = self.keyvault.ensure_vault(vault)
+        if created:
+            self.authz.ensure_vault_rule(vault)
+        return self.keyvault.add_version(vault, name, spec, self.now())
+
+    def delete_secret(self, vault: str, name: str, *, purge: bool = False) -> bool:
+        """Soft-delete (or purge) a secret; return False when there was none to delete."""
+        return self.keyvault.delete(vault, name, purge=purge)
+
+    def configure_vault(self, vault: str, changes: Mapping[str, Any]) -> VaultSettings:
+        """Change a vault's settings (validated; KeyError when there is no such vault)."""
+        from secretinj_runtime.mock.state_vaults import vault_settings
+
         record = self.vault(vault)
-        return record is not None and record.secrets.pop(name.lower(), None) is not None
+        if record is None:
+            raise KeyError(vault)
+        record.settings = vault_settings(changes, "settings", record.settings)
+        return record.settings
 
     def describe(self) -> dict[str, Any]:
         """Return an overview without any credential or secret value."""
@@ -266,13 +269,12 @@ class MockState:
                 c.name: {"authType": c.auth_type, "category": c.category}
                 for c in self.connections.values()
             },
-            "vaults": {
-                v.name: {s.name: [x.version for x in s.versions] for s in v.secrets.values()}
-                for v in self.vaults.values()
-            },
-            "access": {scope: rule.to_dict(now) for scope, rule in self.access.items()},
+            "vaults": self.keyvault.describe(),
+            "access": self.authz.describe(),
+            "deployer": self.authz.deployer,
             "throttle": self.throttle.describe(),
             "latency_s": dict(self.faults.latency_s),
+            "api_versions": self.api_versions.describe(),
             "downstream": None
             if self.downstream is None
             else {
@@ -288,9 +290,3 @@ class MockState:
             self.throttle.configure(None)
         else:
             self.throttle.configure(spec.capacity, spec.refill_per_s)
-
-
-def _rule(value: bool | tuple[str, ...]) -> AccessRule:
-    if isinstance(value, bool):
-        return AccessRule(everyone=value)
-    return AccessRule(everyone=False, grants=dict.fromkeys(value, float("-inf")))

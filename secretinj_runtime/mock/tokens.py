@@ -27,6 +27,13 @@ def object_id(identity: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"secretinj-mock:{identity}"))
 
 
+def client_id_for(identity: str) -> str:
+    """Return an identity's client id: its own for a user-assigned one, made up for ``system``."""
+    if identity != "system":
+        return identity
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "secretinj-mock-client:system"))
+
+
 @dataclass(frozen=True)
 class Token:
     """An issued token (the value itself is only the dictionary key)."""

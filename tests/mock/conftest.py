@@ -14,6 +14,13 @@ from secretinj_runtime.mock.testing import (
 )
 
 
+@pytest.fixture(autouse=True)
+def _no_instance_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A credential built without a managed-identity endpoint must never reach the instance
+    # metadata address: point azure-identity's probe at a closed loopback port.
+    monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9")
+
+
 @pytest.fixture(scope="session")
 def clock() -> ManualClock:
     return ManualClock()

@@ -24,6 +24,8 @@ SERVE = [
 
 
 def start(*args: str) -> subprocess.Popen[str]:
+    if "--env-file" not in args:
+        args = (*args, "--no-env-file")  # keep the user's runtime directory out of it
     return subprocess.Popen(
         [*SERVE, "serve", "--port", "0", *args],
         stdout=subprocess.PIPE,
@@ -50,14 +52,19 @@ def test_serve_prints_url_and_exits_0_on_signal(sig: signal.Signals, tmp_path: P
         throttle = requests.get(f"{url}/_mock/throttle", timeout=10).json()
         assert throttle["enabled"] is False
         assert requests.get(f"{url}/_mock/latency", timeout=10).json()["keyvault"] == 0.001
+        out = "".join(proc.stdout.readline() for _ in range(6))
         proc.send_signal(sig)
-        out, err = proc.communicate(timeout=10)
+        rest, err = proc.communicate(timeout=10)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
     assert proc.returncode == 0, err
-    assert out == ""  # exactly one line was printed
+    assert rest == ""  # the URL line, a comment and five export lines
+    assert out.startswith('# in another shell: eval "$(secretinj-mock env)"\n')  # no file
+    assert "recorded in" not in out
+    exports = dict(line.split("=", 1) for line in out.splitlines()[1:])
+    assert exports["export SECRETINJ_ARM_ENDPOINT"] == url
     assert "k1" not in err
 
 
@@ -110,10 +117,11 @@ def test_env_takes_workspace_from_state(tmp_path: Path, capsys: pytest.CaptureFi
     )
     path = tmp_path / "s.json"
     path.write_text(f'{{"workspace": "{ws}"}}')
-    assert main(["env", "--state", str(path)]) == 0
+    url = ["--url", "http://127.0.0.1:9999"]
+    assert main(["env", "--state", str(path), *url]) == 0
     assert f"export SECRETINJ_WORKSPACE_ID={ws}" in capsys.readouterr().out
     path.write_text('{"workspace": 3}')
-    assert main(["env", "--state", str(path)]) == 2
+    assert main(["env", "--state", str(path), *url]) == 2
 
 
 def test_state_output_round_trips(capsys: pytest.CaptureFixture[str]) -> None:

@@ -88,7 +88,9 @@ def test_rotate_errors(mock: MockServer) -> None:
     with pytest.raises(ControlError, match="name: invalid secret name"):
         mock.set_secret("demo-kv", "bad_name", "v")
     with pytest.raises(ControlError, match="value"):
-        mock.call("POST", "/vaults/demo-kv/secrets/s", {"value": ""})
+        mock.call("POST", "/vaults/demo-kv/secrets/s", {"value": 3})
+    with pytest.raises(ControlError, match="value"):
+        mock.call("POST", "/vaults/demo-kv/secrets/s", {})
 
 
 def test_delete_secret(mock: MockServer) -> None:
@@ -142,10 +144,16 @@ def test_unknown_routes_and_methods_are_json(mock: MockServer) -> None:
         requests.get(f"{mock.url}/nope", timeout=10),
         requests.get(f"{mock.url}/_mock/nope", timeout=10),
         requests.delete(f"{mock.url}/msi/token", timeout=10),
-        requests.get(f"{mock.url}{mock.workspace}/connections/aoai-conn/listsecrets", timeout=10),
     ):
         assert resp.status_code in (404, 405)
         assert resp.json()["error"]["code"] in ("NotFound", "MethodNotAllowed")
+    # ARM authenticates first, then finds no such GET
+    get_listsecrets = f"{mock.url}{mock.workspace}/connections/aoai-conn/listsecrets"
+    assert requests.get(get_listsecrets, timeout=10).status_code == 401
+    auth = {"Authorization": f"Bearer {get_token(mock)}"}
+    resp = requests.get(get_listsecrets, headers=auth, timeout=10)
+    assert resp.status_code == 404
+    assert resp.json()["error"]["code"] == "InvalidResourceType"
 
 
 def test_bad_json_and_types_are_422(mock: MockServer) -> None:

@@ -27,7 +27,14 @@ def test_queue_matches_kind_and_name() -> None:
     assert queue.take("keyvault", "db-password") is not None
     assert queue.take("keyvault", "db-password") is None
     queue.set_latency("all", 0.5)
-    assert set(queue.latency_s) == {"msi", "listsecrets", "keyvault", "downstream"}
+    assert set(queue.latency_s) == {
+        "msi",
+        "listsecrets",
+        "keyvault",
+        "keyvault_versions",
+        "arm",
+        "downstream",
+    }
     queue.set_latency("msi", 0)
     assert "msi" not in queue.latency_s
 

@@ -17,6 +17,7 @@ from secretinj_runtime.mock.defaults import (
     dump_state_yaml,
     substitute_url,
 )
+from secretinj_runtime.mock.model import VaultSettings, VersionSpec
 from secretinj_runtime.mock.state import (
     credential_value,
     default_state,
@@ -56,8 +57,46 @@ def conn(**overrides: Any) -> dict[str, Any]:
         ({"workspace": "/subscriptions/x"}, "workspace: expected /subscriptions/"),
         ({"vaults": {"kv": {"s": ["v"]}}}, "vaults.kv: invalid vault name"),
         ({"vaults": {"my-kv": {"s_1": ["v"]}}}, "vaults.my-kv.s_1: invalid secret name"),
-        ({"vaults": {"my-kv": {"s": []}}}, "vaults.my-kv.s: must be a string or a non-empty list"),
-        ({"vaults": {"my-kv": {"s": [1]}}}, "vaults.my-kv.s[0]: must be a non-empty string"),
+        ({"vaults": {"my-kv": {"s": []}}}, "vaults.my-kv.s: must be a version, a non-empty list"),
+        ({"vaults": {"my-kv": {"s": [1]}}}, "vaults.my-kv.s[0]: must be a string value or a map"),
+        ({"vaults": {"my-kv": {"s": [{"value": 1}]}}}, "vaults.my-kv.s[0].value: must be a str"),
+        (
+            {"vaults": {"my-kv": {"s": [{"value": "v", "enabled": "no"}]}}},
+            "vaults.my-kv.s[0].enabled: must be true or false",
+        ),
+        (
+            {"vaults": {"my-kv": {"s": [{"value": "v", "exp": "soon"}]}}},
+            "vaults.my-kv.s[0].exp: must be epoch seconds or an ISO 8601 time",
+        ),
+        (
+            {"vaults": {"my-kv": {"s": [{"value": "v", "tag": 1}]}}},
+            "vaults.my-kv.s[0].tag: unknown",
+        ),
+        (
+            {"vaults": {"my-kv": {"s": {"versions": ["v"], "deleted": "x"}}}},
+            "vaults.my-kv.s.deleted: must be true or false",
+        ),
+        ({"vaults": {"my-kv": {}, "MY-KV": {}}}, "vaults.MY-KV: duplicate vault"),
+        ({"vault_settings": {"no-kv": {}}}, "vault_settings.no-kv: unknown vault"),
+        (
+            {"vaults": {"my-kv": {}}, "vault_settings": {"my-kv": {"firewall": "off"}}},
+            "vault_settings.my-kv.firewall: must be 'allow' or 'deny'",
+        ),
+        (
+            {"vaults": {"my-kv": {}}, "vault_settings": {"my-kv": {"rbac_authorization": 1}}},
+            "vault_settings.my-kv.rbac_authorization: must be true or false",
+        ),
+        ({"api_versions": {"graph": ["1.0"]}}, "api_versions.graph: unknown api"),
+        ({"api_versions": {"ml": []}}, "api_versions.ml: must be a non-empty list"),
+        ({"api_versions": {"keyvault": [7.5]}}, "api_versions.keyvault[0]: must be a non-empty"),
+        (
+            {"identities": {"user_assigned": [{"client_id": "c1", "colour": 1}]}},
+            "identities.user_assigned[0].colour: unknown field",
+        ),
+        (
+            {"identities": {"user_assigned": ["c1", "C1"]}},
+            "identities.user_assigned[1]: duplicate client id 'c1'",
+        ),
         ({"access": {"vaults": {"other": False}}}, "access.vaults.other: unknown vault"),
         ({"access": {"workspace": ["bob"]}}, "access.workspace: unknown identity 'bob'"),
         ({"access": {"workspace": "yes"}}, "access.workspace: must be true, false or a list"),
@@ -117,6 +156,9 @@ def test_yaml_dump_round_trips() -> None:
 def test_load_json_and_yaml_files(tmp_path: Path) -> None:
     doc = default_state_dict()
     doc["identities"] = {"system": False, "user_assigned": ["ABC-123"]}
+    doc["endpoints"] = {
+        "e-1": {"identity": "user_assigned", "user_assigned_identities": ["abc-123"]}
+    }
     doc["access"] = {"workspace": ["abc-123"], "vaults": {"demo-kv": False}}
     doc["throttle"] = None
     json_file = tmp_path / "state.json"
@@ -159,9 +201,57 @@ def test_minimal_state_defaults() -> None:
     assert spec.throttle is not None
     assert spec.throttle.capacity == 200
     single = parse_state({"vaults": {"my-kv": {"s": "only"}}})
-    assert single.vaults["my-kv"]["s"] == ["only"]
+    assert single.vaults["my-kv"]["s"] == [VersionSpec("only")]
+    assert single.vault_settings == {}
+    assert single.api_versions == {}
 
 
 def test_url_placeholder() -> None:
     assert substitute_url("{mock_url}/openai", "http://h:1/") == "http://h:1/openai"
     assert substitute_url("{mock_url}", None) == "{mock_url}"
+
+
+RICH_STATE: dict[str, Any] = {
+    "identities": {
+        "system": True,
+        "user_assigned": ["c1", {"client_id": "C2", "name": "my-uai", "resource_group": "id-rg"}],
+    },
+    "vaults": {
+        "my-kv": {
+            "plain": ["old", ""],
+            "rich": [
+                {"value": "v1", "enabled": False},
+                {"value": "v2", "exp": "2030-01-01T00:00:00Z", "nbf": 1700000000},
+                {"value": "v3", "content_type": "text/plain"},
+            ],
+            "gone": {"versions": ["x"], "deleted": True},
+        }
+    },
+    "vault_settings": {"my-kv": {"firewall": "deny", "rbac_authorization": False}},
+    "api_versions": {"ml": ["2024-10-01"], "keyvault": ["7.5"]},
+}
+
+
+def test_rich_state_parses_and_round_trips(tmp_path: Path) -> None:
+    spec = parse_state(RICH_STATE)
+    assert spec.user_assigned == ("c1", "c2")
+    assert spec.uai_details["c2"].name == "my-uai"
+    secrets = spec.vaults["my-kv"]
+    assert secrets["plain"] == [VersionSpec("old"), VersionSpec("")]  # "" is a value
+    assert secrets["rich"][0] == VersionSpec("v1", enabled=False)
+    assert secrets["rich"][1].exp == 1893456000
+    assert secrets["rich"][1].nbf == 1700000000
+    assert secrets["rich"][2].content_type == "text/plain"
+    assert spec.deleted_secrets == frozenset({("my-kv", "gone")})
+    assert spec.vault_settings["my-kv"] == VaultSettings("deny", False, None)
+    assert spec.api_versions == {"ml": ("2024-10-01",), "keyvault": ("7.5",)}
+    assert parse_state(spec.to_dict()) == spec
+    path = tmp_path / "rich.yaml"
+    path.write_text(yaml.safe_dump(spec.to_dict()))
+    assert load_state(path) == spec
+
+
+def test_unquoted_yaml_timestamps_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("vaults:\n  my-kv:\n    s:\n      - {value: v, exp: 2030-01-01T00:00:00Z}\n")
+    assert load_state(path).vaults["my-kv"]["s"][0].exp == 1893456000

@@ -110,16 +110,17 @@ def test_compose_has_the_mock_and_the_scorer_in_one_network_namespace(
 
 def test_compose_scorer_environment(compose: dict[str, Any]) -> None:
     env = load_smoke().compose_environment(compose["services"]["scorer"])
+    mock_cli = procs.console_script("secretinj-mock", "secretinj_runtime.mock.cli")
     mock_env = procs.parse_exports(
         subprocess.run(
-            [*procs.console_script("secretinj-mock", "secretinj_runtime.mock.cli"), "env"],
+            [*mock_cli, "env", "--url", "http://127.0.0.1:8731"],
             capture_output=True,
             text=True,
             check=True,
             timeout=30,
             env=procs.child_environ(),
         ).stdout
-    )  # the default --url is the compose file's http://127.0.0.1:8731
+    )  # the compose file's mock URL
     assert {k: env[k] for k in mock_env} == mock_env
     deployment = procs.deployment_variables()
     assert {k: env[k] for k in deployment} == deployment
