@@ -11,6 +11,9 @@ unreadable or invalid input file; 126/127 the command of ``run`` cannot be execu
 found; 130 / 143 interrupted by SIGINT / SIGTERM. Errors print ``secretinj: error: ...``,
 never a traceback or a value. A closed stdout or stderr is not an error: the output is
 dropped (``secretinj check | head -1`` exits with the check's own code).
+
+Longer than 300 lines because the argument parser's help texts are the command's own
+documentation (``secretinj COMMAND --help``); each command's work lives in its own module.
 """
 
 from __future__ import annotations

@@ -14,6 +14,10 @@ Each new payload goes to `variables.Variables` (written back, announced after th
 released). The clients (credential, session, transport, ListSecrets and Key Vault) are built
 on the first fetch. A fork resets sessions, locks, in-flight tables and the refresher, and
 keeps the cache and the bookkeeping (see `_forksafe`).
+
+Longer than 300 lines because serving, the background refresh and the fork reset share one
+lock, one flight table and one set of clients: split apart, they would reach into each
+other's private state.
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ built on the first fetch. The package's layers, top down: this module and the fr
 (``__init__``), the environment scan (`environment`), the engine, the variables it writes
 (`variables`), the cache, the clients (`connections`, `keyvault`, `identity`), the transport,
 the errors. Each reaches only downward.
+
+Longer than 300 lines because a third of it is the public API's documentation (every
+argument) and the settings exposed as read-only attributes.
 """
 
 from __future__ import annotations

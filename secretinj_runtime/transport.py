@@ -4,6 +4,9 @@ Everything that can go wrong on the wire ends here as a typed `SecretInjectionEr
 exception from ``requests`` leaves this module, and none is chained to ours (its frames hold
 the request's headers, the bearer token among them).
 
+Longer than 300 lines because the retry strategies (tenacity waits and stops honouring
+``Retry-After`` and the deadline) are part of the one request loop they shape.
+
 The policy (DESIGN.md "Transport policy"):
 
 - one deadline per request covers everything: the token, the connect and read of every

@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from secretinj_runtime.mock.app import create_app
     from secretinj_runtime.mock.authtypes import StateError
     from secretinj_runtime.mock.clock import ManualClock
+    from secretinj_runtime.mock.defaults import default_state, load_state
     from secretinj_runtime.mock.model import StateSpec
-    from secretinj_runtime.mock.state import default_state, load_state
     from secretinj_runtime.mock.store import MockState
     from secretinj_runtime.mock.testing import MockServer, run_mock
 
@@ -37,8 +37,8 @@ _LAZY = {
     "ManualClock": "secretinj_runtime.mock.clock",
     "StateError": "secretinj_runtime.mock.authtypes",
     "StateSpec": "secretinj_runtime.mock.model",
-    "default_state": "secretinj_runtime.mock.state",
-    "load_state": "secretinj_runtime.mock.state",
+    "default_state": "secretinj_runtime.mock.defaults",
+    "load_state": "secretinj_runtime.mock.defaults",
     "MockState": "secretinj_runtime.mock.store",
     "MockServer": "secretinj_runtime.mock.testing",
     "run_mock": "secretinj_runtime.mock.testing",

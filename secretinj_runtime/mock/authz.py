@@ -25,7 +25,25 @@ from secretinj_runtime.preflight.roles import (
 )
 
 if TYPE_CHECKING:
-    from secretinj_runtime.mock.store import MockState
+    from typing import Protocol
+
+    from secretinj_runtime.mock.model import StateSpec
+    from secretinj_runtime.mock.vaultstore import VaultRecord
+
+    class MockState(Protocol):
+        """What authorization reads of the mock's state (the store implements it)."""
+
+        spec: StateSpec
+        subscription: str
+        resource_group: str
+
+        def now(self) -> float:
+            """Return the mock's time."""
+            ...
+
+        def vault(self, name: str) -> VaultRecord | None:
+            """Return a vault by name."""
+            ...
 
 
 class Authorization:

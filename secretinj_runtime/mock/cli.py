@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from secretinj_runtime.mock.authtypes import StateError
-from secretinj_runtime.mock.defaults import DEFAULT_MSI_SECRET, dump_state_yaml
+from secretinj_runtime.mock.defaults import DEFAULT_MSI_SECRET, dump_state_yaml, load_state
 from secretinj_runtime.mock.envfile import (
     ENV_FILE_VARIABLE,
     TOKEN_SHAPES,
@@ -30,7 +30,6 @@ from secretinj_runtime.mock.envfile import (
     write_record,
 )
 from secretinj_runtime.mock.model import ThrottleSpec
-from secretinj_runtime.mock.state import load_state
 
 CLIENT_ID_VARIABLE = "SECRETINJ_CLIENT_ID"
 DEFAULT_PORT = 8731

@@ -6,17 +6,15 @@ own base URL at serve time, so the demo connection points at the mock's downstre
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-from secretinj_runtime.mock.model import DEFAULT_DEPLOYER_CLIENT_ID, StateSpec
-from secretinj_runtime.mock.state import parse_state
+from secretinj_runtime.mock.model import DEFAULT_DEPLOYER_CLIENT_ID, DEFAULT_WORKSPACE, StateSpec
+from secretinj_runtime.mock.state import parse_state, read_state_file
 
-DEFAULT_WORKSPACE = (
-    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/demo-rg"
-    "/providers/Microsoft.MachineLearningServices/workspaces/demo-ws"
-)
 DEFAULT_MSI_SECRET = "mock-msi-secret"  # noqa: S105 - a fixed demo value, not a secret
 MOCK_URL_PLACEHOLDER = "{mock_url}"
 
@@ -80,6 +78,17 @@ def default_state_dict() -> dict[str, Any]:
 def default_state() -> StateSpec:
     """Return the demo state, validated."""
     return parse_state(default_state_dict())
+
+
+def load_state(source: str | Path | Mapping[str, Any] | StateSpec | None) -> StateSpec:
+    """Load a state from a file path (JSON or YAML), a mapping, or ``None`` (the demo state)."""
+    if source is None:
+        return default_state()
+    if isinstance(source, StateSpec):
+        return source
+    if isinstance(source, Mapping):
+        return parse_state(source)
+    return read_state_file(Path(source))
 
 
 def dump_state_yaml(spec: StateSpec | None = None) -> str:

@@ -9,6 +9,10 @@ from typing import Any, NamedTuple
 from secretinj_runtime.preflight.roles import RoleDefinition
 
 DEFAULT_TENANT = "11111111-1111-1111-1111-111111111111"
+DEFAULT_WORKSPACE = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/demo-rg"
+    "/providers/Microsoft.MachineLearningServices/workspaces/demo-ws"
+)
 DEFAULT_DEPLOYER_CLIENT_ID = "d0d0d0d0-0000-4000-8000-00000000de01"
 
 

@@ -23,6 +23,7 @@ from secretinj_runtime.mock.authtypes import (
 )
 from secretinj_runtime.mock.model import (
     DEFAULT_TENANT,
+    DEFAULT_WORKSPACE,
     ConnectionSpec,
     DownstreamSpec,
     StateSpec,
@@ -52,9 +53,8 @@ __all__ = [
     "VAULT_NAME_RE",
     "StateError",
     "StateSpec",
-    "default_state",
-    "load_state",
     "parse_state",
+    "read_state_file",
 ]
 _CONNECTION_FIELDS = {"authType", "category", "target", "metadata", "credentials"} | {
     "expiryTime",
@@ -155,8 +155,6 @@ def parse_state(raw: object) -> StateSpec:
             raise StateError(
                 f"{key}: unknown top-level field (expected one of {sorted(_TOP_LEVEL)})"
             )
-    from secretinj_runtime.mock.defaults import DEFAULT_WORKSPACE
-
     workspace = _string(data.get("workspace", DEFAULT_WORKSPACE), "workspace")
     parse_workspace(workspace)
     tenant = _string(data.get("tenant_id", DEFAULT_TENANT), "tenant_id")
@@ -256,17 +254,8 @@ def credential_value(conn: ConnectionSpec, credential: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def load_state(source: str | Path | Mapping[str, Any] | StateSpec | None) -> StateSpec:
-    """Load a state from a file path (JSON or YAML), a mapping, or ``None`` (the default)."""
-    if source is None:
-        from secretinj_runtime.mock.defaults import default_state
-
-        return default_state()
-    if isinstance(source, StateSpec):
-        return source
-    if isinstance(source, Mapping):
-        return parse_state(source)
-    path = Path(source)
+def read_state_file(path: Path) -> StateSpec:
+    """Read and validate a state file (JSON by its suffix, else YAML)."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -274,12 +263,6 @@ def load_state(source: str | Path | Mapping[str, Any] | StateSpec | None) -> Sta
     try:
         raw = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise StateError(f"{path}: not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}") from exc
+        kind = "JSON" if path.suffix.lower() == ".json" else "YAML"
+        raise StateError(f"{path}: not valid {kind}: {exc}") from exc
     return parse_state(raw)
-
-
-def default_state() -> StateSpec:
-    """Return the built-in demo state (see :mod:`secretinj_runtime.mock.defaults`)."""
-    from secretinj_runtime.mock.defaults import default_state as _default
-
-    return _default()

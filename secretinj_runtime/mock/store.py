@@ -12,7 +12,7 @@ from secretinj_runtime.mock.apiversions import ApiVersions
 from secretinj_runtime.mock.authtypes import StateError
 from secretinj_runtime.mock.authz import Authorization
 from secretinj_runtime.mock.clock import Clock, OffsetClock
-from secretinj_runtime.mock.defaults import DEFAULT_MSI_SECRET, substitute_url
+from secretinj_runtime.mock.defaults import DEFAULT_MSI_SECRET, load_state, substitute_url
 from secretinj_runtime.mock.faults import FaultQueue
 from secretinj_runtime.mock.model import (
     ConnectionSpec,
@@ -26,7 +26,6 @@ from secretinj_runtime.mock.model import (
 from secretinj_runtime.mock.requestlog import RequestLog
 from secretinj_runtime.mock.state import (
     credential_value,
-    load_state,
     parse_workspace,
     validate_connection,
 )

@@ -13,8 +13,9 @@ import requests
 import yaml
 
 from secretinj_runtime.mock.cli import main
-from secretinj_runtime.mock.defaults import DEFAULT_WORKSPACE
-from secretinj_runtime.mock.state import default_state, parse_state
+from secretinj_runtime.mock.defaults import default_state
+from secretinj_runtime.mock.model import DEFAULT_WORKSPACE
+from secretinj_runtime.mock.state import parse_state
 
 SERVE = [
     sys.executable,

@@ -12,18 +12,14 @@ import yaml
 from secretinj_runtime.mock.authtypes import StateError
 from secretinj_runtime.mock.defaults import (
     AOAI_KEY,
-    DEFAULT_WORKSPACE,
+    default_state,
     default_state_dict,
     dump_state_yaml,
+    load_state,
     substitute_url,
 )
-from secretinj_runtime.mock.model import VaultSettings, VersionSpec
-from secretinj_runtime.mock.state import (
-    credential_value,
-    default_state,
-    load_state,
-    parse_state,
-)
+from secretinj_runtime.mock.model import DEFAULT_WORKSPACE, VaultSettings, VersionSpec
+from secretinj_runtime.mock.state import credential_value, parse_state
 
 
 def conn(**overrides: Any) -> dict[str, Any]:
@@ -177,7 +173,7 @@ def test_load_json_and_yaml_files(tmp_path: Path) -> None:
 def test_load_errors_name_the_file(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("connections: [unclosed")
-    with pytest.raises(StateError, match=r"bad\.yaml: not valid yaml"):
+    with pytest.raises(StateError, match=r"bad\.yaml: not valid YAML"):
         load_state(bad)
     with pytest.raises(StateError, match="cannot read state file"):
         load_state(tmp_path / "missing.yaml")
