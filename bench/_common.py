@@ -140,7 +140,7 @@ def start_mock(
     `MSI_SECRET`; `mock_env` returns the variables that point at it.
     """
     argv = [*procs.console_script("secretinj-mock", "secretinj_runtime.mock.cli"), "serve"]
-    argv += ["--host", "127.0.0.1", "--port", "0", "--log-level", "WARNING"]
+    argv += ["--host", "127.0.0.1", "--port", "0", "--log-level", "WARNING", "--no-env-file"]
     argv += ["--latency-ms", str(latency_ms), "--msi-secret", MSI_SECRET]
     if throttle is None:
         argv.append("--no-throttle")

@@ -271,7 +271,7 @@ def start_mock(
     """Start ``secretinj-mock serve`` on a free port (or ``argv``); wait for its URL line."""
     if argv is None:
         argv = [*console_script("secretinj-mock", "secretinj_runtime.mock.cli"), "serve"]
-        argv += ["--host", "127.0.0.1", "--port", "0"]
+        argv += ["--host", "127.0.0.1", "--port", "0", "--no-env-file"]
         if state_file is not None:
             argv += ["--state", str(state_file)]
     mock = MockProcess("mock", argv, env=child_environ(), log_path=workdir / "mock.log")
