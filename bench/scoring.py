@@ -156,7 +156,10 @@ spec = importlib.util.spec_from_file_location("score", sys.argv[1])
 score = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(score)
 score.init()
-logging.getLogger().handlers[0].stream = open(os.devnull, "w")
+devnull = open(os.devnull, "w")
+for name in ("", "score", "secretinj_runtime"):
+    for handler in logging.getLogger(name).handlers:
+        handler.stream = devnull
 body, n = json.dumps({"text": "hello from the benchmark"}), int(sys.argv[2])
 access, server = logging.getLogger("gunicorn.access"), logging.getLogger("azmlinfsrv")
 def request():

@@ -234,11 +234,15 @@ def show_environment(variables: dict[str, str], mock_env: dict[str, str]) -> Non
 
 
 def resolution_table(log: str) -> list[str]:
-    """Return the first resolution report ``init()`` logged: its summary and table lines."""
+    """Return the first resolution report ``init()`` logged: its summary and table lines.
+
+    On failure that is the `SecretResolutionError` in azmlinfsrv's log: its first line and
+    one line per failed variable.
+    """
     lines = log.splitlines()
     for i, line in enumerate(lines):
-        if " score - secret resolution" in line:
-            summary = line.split(" score - ", 1)[1]
+        if " score - secret resolution" in line or "secret variables did not resolve:" in line:
+            summary = line.split(" score - ", 1)[-1].split("SecretResolutionError: ")[-1]
             table = []
             for row in lines[i + 1 :]:
                 if not row.strip() or _LOG_LINE.match(row):

@@ -62,14 +62,10 @@ sources: dict[str, str] = {}
 def init() -> None:
     """Resolve the secret variables (or fail naming each one and why); build the client."""
     global resolver, client, sources
-    _configure_logging()
+    sir.configure_logging("score")  # azmlinfsrv prints no INFO line without it
     resolver = sir.SecretResolver()
     names = [*REQUIRED, *(name for name in OPTIONAL if name in os.environ)]
-    try:
-        report = resolver.resolve_environment(names)
-    except sir.SecretResolutionError as ex:
-        logger.error("secret resolution failed: %s\n%s", ex.report.summary(), ex.report)
-        raise
+    report = resolver.resolve_environment(names)  # a failure names each variable and why
     logger.info("secret resolution: %s\n%s", report.summary(), report)
     sources = {name: status.source or "-" for name, status in report.variables.items()}
     client = _build_client(resolver)
@@ -140,15 +136,3 @@ def _error(message: str, status: int) -> Any:
     except ImportError:
         return {"error": message, "status": status}
     return AMLResponse({"error": message}, status, json_str=True)
-
-
-def _configure_logging() -> None:
-    # azmlinfsrv configures only its own loggers and leaves the root one at a bare WARNING
-    # default: print this script's and the runtime's records at AZUREML_LOG_LEVEL (the
-    # runtime masks secret values in every record, whichever logger emits it).
-    level = os.environ.get("AZUREML_LOG_LEVEL", "INFO").upper()
-    logging.basicConfig(
-        level=level if level in logging.getLevelNamesMapping() else "INFO",
-        format="%(asctime)s %(levelname).1s [%(process)d] %(name)s - %(message)s",
-        force=True,
-    )

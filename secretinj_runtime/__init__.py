@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .resolver import SecretResolver
+    from .settings import ResolverSettings
 
 __version__ = VERSION
 
@@ -59,6 +60,7 @@ __all__ = [
     "NotFoundError",
     "ReferenceSyntaxError",
     "ResolutionReport",
+    "ResolverSettings",
     "SecretInjectionError",
     "SecretResolutionError",
     "SecretResolver",
@@ -71,6 +73,7 @@ __all__ = [
     "VariableStatus",
     "Workspace",
     "__version__",
+    "configure_logging",
     "default_resolver",
     "get_cloud",
     "get_secret",
@@ -178,14 +181,33 @@ def resolve_reference(reference: str, *, resolver: SecretResolver | None = None)
 
 
 def __getattr__(name: str) -> Any:
-    # The resolver (threads, cache, single flight) loads on first use, not on import: the
-    # injected fast path never needs it.
+    # The resolver (threads, cache, single flight) and its settings load on first use, not on
+    # import: the injected fast path never needs them.
     if name == "SecretResolver":
         from .resolver import SecretResolver
 
         globals()["SecretResolver"] = SecretResolver
         return SecretResolver
+    if name == "ResolverSettings":
+        from .settings import ResolverSettings
+
+        globals()["ResolverSettings"] = ResolverSettings
+        return ResolverSettings
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def configure_logging(*loggers: str, level: int | str | None = None) -> None:
+    """Show the runtime's log lines (and those of ``loggers``) under azmlinfsrv.
+
+    azmlinfsrv leaves the root logger without a handler, so INFO lines print nothing. This
+    adds one stderr handler in azmlinfsrv's format to the ``secretinj_runtime`` logger and to
+    each logger named (e.g. your ``score.py``'s), leaving the server's handlers alone; where
+    the application already configured logging, it only sets the levels. ``level`` defaults
+    to ``AZUREML_LOG_LEVEL``, else INFO. Idempotent.
+    """
+    from ._logsetup import configure_logging as _configure
+
+    _configure(*loggers, level=level)
 
 
 def mask_secrets(values: Iterable[str]) -> None:

@@ -90,18 +90,22 @@ class CacheEntry:
 class Lookup:
     """What `SecretCache.lookup` found: serve ``payload``, raise ``error``, or fetch."""
 
-    __slots__ = ("error", "payload", "stale")
+    __slots__ = ("error", "kind", "payload", "stale")
 
     def __init__(
         self,
         payload: Payload | None = None,
         error: SecretInjectionError | None = None,
         stale: Payload | None = None,
+        kind: str = "miss",
     ) -> None:
         self.payload = payload
         self.error = error
         self.stale = stale
         """On a fetch: the last good payload, still servable if the fetch fails."""
+        self.kind = kind
+        """``hit``, ``stale`` (served during a remembered failure), ``remembered failure``,
+        ``revalidate`` (a stale payload to refresh) or ``miss``."""
 
 
 class SecretCache:
@@ -139,13 +143,15 @@ class SecretCache:
             self._entries.move_to_end(key)
             has = entry.payload is not None
             if has and (entry.pinned or now < entry.fresh_until):
-                return Lookup(payload=entry.payload)
+                return Lookup(payload=entry.payload, kind="hit")
             servable = has and self._servable(entry, now)
             if not ignore_failures and now < entry.retry_at and entry.error is not None:
                 if servable:
-                    return Lookup(payload=entry.payload)
-                return Lookup(error=entry.error.copy())
-            return Lookup(stale=entry.payload if servable else None)
+                    return Lookup(payload=entry.payload, kind="stale")
+                return Lookup(error=entry.error.copy(), kind="remembered failure")
+            if servable:
+                return Lookup(stale=entry.payload, kind="revalidate")
+            return Lookup()
 
     def fresh(self, key: Key) -> Payload | None:
         """Return the payload if it is fresh (or pinned), else None."""

@@ -28,6 +28,7 @@ import time
 
 from ._log import get_logger
 from ._singleflight import SingleFlight
+from ._tracing import note_cache
 from .cache import SecretCache
 from .errors import ConfigurationError, SecretInjectionError, TimedOutError
 from .references import ConnectionReference
@@ -126,11 +127,13 @@ class FetchEngine:
         self.settings.check(ref)
         key = ref.group_key
         found = self.cache.lookup(key, ignore_failures=ignore_failures)
+        note_cache(found.kind)
         if found.payload is not None:
             return found.payload
         if found.error is not None:
             raise found.error
         if found.stale is not None and key in self._background:
+            note_cache("stale")
             return found.stale  # being refreshed in the background: do not wait for it
         deadline_s = (
             self.settings.revalidate_timeout_s

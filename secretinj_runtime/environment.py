@@ -83,9 +83,16 @@ def resolve_environment(
         wait_s = (
             engine.settings.wait_for_access_s if wait_for_access_s is None else wait_for_access_s
         )
-        _fetch_pending(engine, pending, statuses, env, write_back, wait_s)
+        from . import _tracing
+
+        attributes = {"variables": len(statuses), "references": len(pending)}
+        with _tracing.resolve_span(attributes) as span:
+            _fetch_pending(engine, pending, statuses, env, write_back, wait_s)
+            if span is not None:
+                counts = ResolutionReport(statuses.values()).counts()
+                span.set_attributes({f"secretinj.status.{k}": n for k, n in counts.items()})
     report = ResolutionReport(statuses.values(), elapsed_ms=(time.perf_counter() - started) * 1000)
-    _log_report(report, fetched=bool(pending))
+    _log_report(report, fetched=bool(pending), raising=required and not report.ok)
     if required and not report.ok:
         del env, value  # the environment holds secrets: keep it out of the traceback
         raise SecretResolutionError(report)
@@ -144,18 +151,24 @@ def fetch_groups(
     ``KeyboardInterrupt`` (or a signal handler's exception) ends the wait at once, and the
     process can exit without waiting for fetches nobody needs any more.
     """
+    from . import _tracing
+
     outcomes: dict[Key, Outcome] = {}
+    parent = _tracing.current_context()  # worker threads start with an empty context
 
     def fetch(key: Key) -> None:
         t0 = time.perf_counter()
         result: Payload | SecretInjectionError
-        try:
-            result = engine.payload(groups[key], ignore_failures=ignore_failures)
-        except SecretInjectionError as ex:
-            result = ex
-        except Exception as ex:  # a bug or a foreign failure: report it, never crash the scan
-            get_logger(__name__).debug("unexpected failure fetching %s", groups[key], exc_info=True)
-            result = ServiceError(f"unexpected {type(ex).__name__} while fetching")
+        with _tracing.fetch_span(groups[key], parent) as stats:
+            try:
+                result = engine.payload(groups[key], ignore_failures=ignore_failures)
+            except SecretInjectionError as ex:
+                result = ex
+            except Exception as ex:  # a bug or a foreign failure: report it, never crash
+                get_logger(__name__).debug("unexpected failure fetching %s", key, exc_info=True)
+                result = ServiceError(f"unexpected {type(ex).__name__} while fetching")
+            if isinstance(result, SecretInjectionError):
+                stats.status, stats.code = result.status.value, result.code
         outcomes[key] = (result, (time.perf_counter() - t0) * 1000)
 
     keys = list(groups)
@@ -239,12 +252,19 @@ def _failed(
     return VariableStatus(name, ex.status, None, reference, f"{ex.message}{tail}", elapsed_ms)
 
 
-def _log_report(report: ResolutionReport, *, fetched: bool) -> None:
-    # The fast path does not import logging just to say that everything was present; an
-    # application that already uses logging (azmlinfsrv does) still gets the summary line.
+def _log_report(report: ResolutionReport, *, fetched: bool, raising: bool) -> None:
+    """Log the summary line, and one WARNING per failed variable unless an exception says it.
+
+    The fast path does not import logging just to say that everything was present; an
+    application that already uses logging (azmlinfsrv does) still gets the summary line. When
+    `SecretResolutionError` is about to carry every failure, they are not logged again.
+    """
     if not fetched and "logging" not in sys.modules:
         return
     log = get_logger("secretinj_runtime")
     log.info("secret injection: %s", report.summary())
+    if raising:
+        return
     for status in report.failed:
-        log.warning("%s (%s): %s: %s", status.name, status.reference, status.status, status.error)
+        where = f" ({status.reference})" if status.reference else ""
+        log.warning("%s%s: %s: %s", status.name, where, status.status, status.error)

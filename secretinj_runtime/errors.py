@@ -188,7 +188,8 @@ class SecretResolutionError(SecretInjectionError):
         failed = report.failed
         lines = [f"{len(failed)} of {len(report.variables)} secret variables did not resolve:"]
         lines += [
-            f"  {s.name} ({s.reference or 'no reference'}): {s.status}: {s.error}" for s in failed
+            f"  {s.name}{f' ({s.reference})' if s.reference else ''}: {s.status}: {s.error}"
+            for s in failed
         ]
         super().__init__("\n".join(lines))
         self.report = report

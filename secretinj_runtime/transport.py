@@ -37,6 +37,7 @@ from tenacity.wait import wait_base
 
 from ._constants import VERSION
 from ._deadline import deadline_scope
+from ._tracing import note_attempt, note_throttled
 from .errors import (
     RETRYABLE_STATUS,
     NotFoundError,
@@ -152,8 +153,12 @@ class wait_retry_after(wait_base):  # noqa: N801 - named like tenacity's strateg
         ex = outcome.exception() if outcome is not None else None
         if isinstance(ex, SecretInjectionError) and ex.retry_after_s is not None:
             asked = min(max(ex.retry_after_s, 0.0), self.cap_s)
-            return asked + random.uniform(0.0, asked * self.jitter)  # noqa: S311 - jitter
-        return self.fallback(retry_state)
+            wait = asked + random.uniform(0.0, asked * self.jitter)  # noqa: S311 - jitter
+        else:
+            wait = self.fallback(retry_state)
+        if isinstance(ex, ThrottledError):
+            note_throttled(wait)
+        return wait
 
 
 class stop_after_failures(stop_base):  # noqa: N801 - named like tenacity's strategies
@@ -318,7 +323,9 @@ class Transport:
             client_request_id = headers["x-ms-client-request-id"]
             del headers  # the token stays out of the frames a crash reporter would capture
         if error is not None:
+            note_attempt(None)
             raise error  # outside the except block: nothing from requests is chained to it
+        note_attempt(response.status_code)
         _logger.debug(
             "%s %s -> %s in %.0f ms (client request id %s)",
             method,

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+import secretinj_runtime as sir
 from sample_score import procs, score
 from secretinj_runtime.mock.testing import MockServer, run_mock
 
@@ -29,8 +30,8 @@ def scoring(mock: MockServer, monkeypatch: pytest.MonkeyPatch) -> MockServer:
     monkeypatch.setattr(score, "resolver", None)
     monkeypatch.setattr(score, "client", None)
     monkeypatch.setattr(score, "sources", {})
-    # init() reconfigures the root logger for azmlinfsrv; keep pytest's capture handlers.
-    monkeypatch.setattr(score, "_configure_logging", lambda: None)
+    # init() adds a stderr handler for azmlinfsrv; pytest captures the records already.
+    monkeypatch.setattr(sir, "configure_logging", lambda *names, **kwargs: None)
     return mock
 
 

@@ -43,6 +43,8 @@ EXTRAS = {
     "get_cloud",
     "default_resolver",
     "mask_secrets",
+    "configure_logging",
+    "ResolverSettings",
     "__version__",
 }
 
