@@ -4,6 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+DOCKERFILES := docker/Dockerfile sample_score/environment/Dockerfile
 
 .PHONY: venv lint test unit demo bench clean
 
@@ -23,7 +24,7 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/hadolint docker/Dockerfile
+	$(BIN)/hadolint $(DOCKERFILES)
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
