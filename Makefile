@@ -32,6 +32,7 @@ lint-run:
 	$(BIN)/hadolint $(DOCKERFILES)
 
 test: lint
+	@$(BIN)/python tests/packaging/versions.py
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 unit: venv
