@@ -111,7 +111,7 @@ def missing_python_message(version: str, root: Path | None) -> str:
     where = f"{root / 'versions'}" if root is not None else "pyenv (not installed)"
     return (
         f"Python {version} not found: no runnable python{version} on PATH nor under {where}. "
-        f"Install it (e.g. `pyenv install {version}`) or put python{version} on PATH."
+        f"Install it (e.g. `pyenv install {version}`) or put python{version} on PATH"
     )
 
 
