@@ -213,12 +213,12 @@ def yaml(session: Session) -> None:
 
 @python_session("lowest", OLDEST_PYTHON, tags=("ci",))
 def lowest(session: Session) -> None:
-    """Run unit and integration tests on the lowest direct dependencies pyproject.toml allows."""
+    """Run unit, integration and mock tests on the lowest direct dependencies allowed."""
     if not using_uv(session):
         session.error("lowest needs uv (pip has no lowest resolution): pip install uv")
     session.install("--resolution", "lowest-direct", "-e", ".[mock,test]")
     show_versions(session)
-    pytest(session, "tests/unit", "tests/integration")
+    pytest(session, "tests/unit", "tests/integration", "tests/mock")
 
 
 @python_session("lint", OLDEST_PYTHON)

@@ -249,8 +249,9 @@ def _check(args: argparse.Namespace) -> int:
     err = _stderr()
     with exit_on_signals(err, "nothing checked"):
         report = sir.resolve_environment(names, required=False, write_back=False)
-    if args.json:
-        _out(json.dumps(report.to_dict()))
+    if args.json:  # the report, and each effective setting with where it came from
+        settings = sir.default_resolver().describe_settings()
+        _out(json.dumps({**report.to_dict(), "settings": settings}))
     elif not report.variables:
         print(
             f"{PROG}: no variable of the environment holds a reference ('${{{{azureml://"

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from ..errors import NotFoundError, SecretInjectionError
+from ..errors import SecretInjectionError
 from ..references import KeyVaultReference
 from . import fixes
 from .arm import json_object
@@ -119,19 +119,6 @@ def _vault_access(
             judge_holding(ctx, "vault-access", p, scope, needed, f"vault {vault}", fix)
 
 
-def host_exists(host: str) -> bool:
-    """Whether DNS knows a vault host (a vault that does not exist has no name)."""
-    import socket
-
-    try:
-        socket.getaddrinfo(host, 443, type=socket.SOCK_STREAM)
-    except socket.gaierror:
-        return False
-    except OSError:
-        return True  # another network problem: let the request tell
-    return True
-
-
 def _when(epoch: Any) -> str:
     return datetime.fromtimestamp(float(epoch), UTC).strftime("%Y-%m-%d %H:%M UTC")
 
@@ -142,11 +129,9 @@ def _secret(
     add: Callable[..., Any] = ctx.report.add
     assert ctx.versions is not None
     try:
-        if ctx.versions.endpoint is None and not host_exists(ref.host):
-            raise NotFoundError(f"the name {ref.host} does not resolve", http_status=None)
         items = ctx.versions.versions(ref)
     except SecretInjectionError as ex:
-        no_vault = isinstance(ex, NotFoundError) and ex.http_status is None
+        no_vault = ex.code in ("NameResolutionFailed", "VaultNotFound")
         if no_vault or (ex.http_status == 404 and "VaultNotFound" in ex.message):
             fix = f"correct the vault name in the reference ({ref.host} does not exist)"
             detail = f"no vault {ref.vault_name!r} in {ctx.inputs.cloud.name}"

@@ -39,7 +39,10 @@ class VaultVersions:
         """Every version of the secret: ``{id, attributes: {enabled, exp, nbf, created}}``."""
         first = self.url(reference)
         service = f"Key Vault (versions of {reference.secret})"
-        body = self.transport.request_json("GET", first, token=self.token, service=service)
+        final = self.endpoint is None  # a vault host that does not resolve does not exist
+        body = self.transport.request_json(
+            "GET", first, token=self.token, service=service, name_error_is_final=final
+        )
         items = [i for i in body.get("value") or [] if isinstance(i, dict)]
         for _ in range(MAX_PAGES):
             link = body.get("nextLink")

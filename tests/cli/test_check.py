@@ -57,6 +57,20 @@ def test_json_parses(cli: Cli) -> None:
     assert result.stderr == ""
 
 
+def test_json_shows_each_setting_and_where_it_came_from(cli: Cli) -> None:
+    env = cli.env({**REFERENCES, "SECRETINJ_CACHE_TTL_S": "120", "SECRETINJ_CLOUD": "narnia"})
+
+    result = cli("check", "--json", env=env)
+
+    settings = json.loads(result.stdout)["settings"]
+    assert settings["cache_ttl_s"] == {"value": 120.0, "source": "SECRETINJ_CACHE_TTL_S"}
+    assert settings["max_stale_s"]["source"] == "default"
+    assert settings["arm_endpoint"]["source"] == "SECRETINJ_ARM_ENDPOINT"
+    assert settings["workspace"]["source"] == "environment (workspace variables)"
+    assert "unknown cloud 'narnia'" in settings["problems"]["value"][0]
+    assert env["MSI_SECRET"] not in result.stdout, "the identity's secret is not a setting"
+
+
 def test_names_literal_present_unset_missing(cli: Cli, azure_mock: MockServer) -> None:
     env = cli.env({**REFERENCES, "LITERAL": "plain"})
     result = cli("check", "--names", "AOAI_API_KEY, LITERAL", "--names", "UNSET_VAR", env=env)
