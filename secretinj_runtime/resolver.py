@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     import requests
     from azure.core.credentials import TokenCredential
 
+    from ._ratelimit import WriteLimiter
     from .clouds import Cloud
     from .connections import ConnectionsClient
     from .identity import TokenCache
@@ -135,7 +136,8 @@ class SecretResolver:
         environ: where configuration is read from (default ``os.environ``).
         session: a ``requests.Session`` for every call (a forked child keeps using it: a
             session you pass must be safe to share across fork; the default one is rebuilt).
-        retry_policy: a `RetryPolicy` (attempts, deadline, backoff).
+        retry_policy: a `RetryPolicy` (attempts, deadline, backoff; ``mode="adaptive"``, the
+            default, paces this resolver's ListSecrets calls once ARM throttles them).
         clock: monotonic clock for the cache, retry deadlines and access waits.
         sleep: what retries and waits sleep with (tests pass a fake).
         max_workers: most groups fetched at once.
@@ -688,6 +690,7 @@ class SecretResolver:
                 self.arm_endpoint,
                 token=lambda: tokens.get(cloud.arm_scope),
                 api_version=self._api_version,
+                limiter=self._write_limiter(),
             )
         keyvault = KeyVaultClient(
             transport,
@@ -695,6 +698,20 @@ class SecretResolver:
             endpoint=self.keyvault_endpoint,
         )
         return _Clients(transport, tokens, connections, keyvault, self._session is None)
+
+    def _write_limiter(self) -> WriteLimiter | None:
+        """Build this resolver's own rate for ARM writes (adaptive mode; anew after a fork)."""
+        policy = self._policy()
+        if policy.mode != "adaptive":
+            return None
+        from ._ratelimit import WriteLimiter
+
+        return WriteLimiter(
+            clock=self._clock,
+            sleep=self._sleep,
+            jitter=policy.retry_after_jitter,
+            max_retry_after_s=policy.max_retry_after_s,
+        )
 
     def _after_fork_in_child(self) -> None:
         """In a forked child: own locks, session, token requests, flights and refresher."""
