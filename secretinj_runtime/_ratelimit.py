@@ -44,8 +44,9 @@ The rules (numbers are the module constants):
 **The deadline sets the patience.** The longest sleep is `DEADLINE_SHARE` of the time left,
 so a scale-out whose ARM drain time is D seconds (replicas x connections, less the bucket's
 200, over 10 per second) wants a `RetryPolicy` deadline of about 1.5 D: the default 30 s
-suits up to 100 connection fetches at once; 200 replicas x 5 connections want 120 s. A
-deadline far longer than that lets the last replicas sleep longer than they need to.
+suits a drain of up to 20 s (about 400 ListSecrets at once); 200 replicas x 5 connections
+(80 s) want 120 s. A deadline far longer than that lets the last replicas sleep longer than
+they need to.
 
 The factors were chosen on a simulation of replicas against ARM's token bucket (kept as a test,
 ``tests/unit/stampede_sim.py``) and checked with ``bench/stampede.py`` (100 replicas x 5
