@@ -60,7 +60,7 @@ def note_attempt(http_status: int | None) -> None:
 def note_throttled(seconds: float) -> None:
     """Add a wait for a throttled attempt (429) to the enclosing fetch span."""
     stats = _stats.get()
-    if stats is not None:
+    if stats is not None and seconds > 0:
         stats.throttled_s += seconds
 
 

@@ -12,13 +12,17 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+    from ._ratelimit import WriteLimiter
     from .references import ConnectionReference
     from .transport import RetryPolicy, Transport
     from .workspace import Workspace
 
 
 class ConnectionsClient:
-    """Calls ``.../connections/<name>/listsecrets`` (an ARM POST, a *write* for throttling)."""
+    """Calls ``.../connections/<name>/listsecrets`` (an ARM POST, a *write* for throttling).
+
+    With a ``limiter`` (the resolver's `WriteLimiter`), every call keeps to its write rate.
+    """
 
     def __init__(
         self,
@@ -27,8 +31,10 @@ class ConnectionsClient:
         arm_endpoint: str,
         token: Callable[[], str],
         api_version: str = LISTSECRETS_API_VERSION,
+        limiter: WriteLimiter | None = None,
     ) -> None:
         self.transport = transport
+        self.limiter = limiter
         self.workspace = workspace
         self.arm_endpoint = arm_endpoint
         self.token = token
@@ -42,7 +48,12 @@ class ConnectionsClient:
         url = self.workspace.listsecrets_url(self.arm_endpoint, connection, self.api_version)
         try:
             return self.transport.request_json(
-                "POST", url, token=self.token, service="ARM ListSecrets", policy=policy
+                "POST",
+                url,
+                token=self.token,
+                service="ARM ListSecrets",
+                policy=policy,
+                limiter=self.limiter,
             )
         except AccessDeniedError as ex:
             if ex.http_status == 401:

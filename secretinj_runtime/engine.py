@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     import requests
     from azure.core.credentials import TokenCredential
 
+    from ._ratelimit import WriteLimiter
     from .connections import ConnectionsClient
     from .identity import TokenCache
     from .keyvault import KeyVaultClient
@@ -325,6 +326,7 @@ class FetchEngine:
                 settings.arm_endpoint,
                 token=lambda: tokens.get(cloud.arm_scope),
                 api_version=settings.api_version,
+                limiter=self._write_limiter(),
             )
         keyvault = KeyVaultClient(
             transport,
@@ -332,6 +334,20 @@ class FetchEngine:
             endpoint=settings.keyvault_endpoint,
         )
         return _Clients(transport, tokens, connections, keyvault)
+
+    def _write_limiter(self) -> WriteLimiter | None:
+        """Build this engine's own rate for ARM writes (adaptive mode; anew after a fork)."""
+        policy = self.policy
+        if policy.mode != "adaptive":
+            return None
+        from ._ratelimit import WriteLimiter
+
+        return WriteLimiter(
+            clock=self.clock,
+            sleep=self.sleep,
+            jitter=policy.retry_after_jitter,
+            max_retry_after_s=policy.max_retry_after_s,
+        )
 
     def _environ_mapping(self) -> Any:
         import os

@@ -60,7 +60,8 @@ class SecretResolver:
         environ: where configuration is read from (default ``os.environ``).
         session: a ``requests.Session`` for every call (a forked child keeps using it: a
             session you pass must be safe to share across fork; the default one is rebuilt).
-        retry_policy: a `RetryPolicy` (attempts, deadline, backoff).
+        retry_policy: a `RetryPolicy` (attempts, deadline, backoff; ``mode="adaptive"``, the
+            default, paces this resolver's ListSecrets calls once ARM throttles them).
         clock: monotonic clock for the cache, retry deadlines and access waits.
         sleep: what retries and waits sleep with (tests pass a fake).
         max_workers: most groups fetched at once.

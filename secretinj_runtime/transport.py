@@ -56,11 +56,17 @@ if TYPE_CHECKING:
 
     from tenacity import RetryCallState
 
+    from ._ratelimit import Ticket, WriteLimiter
+
 _logger = logging.getLogger(__name__)
 
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 #: Per-request proxies that override the environment's (requests drops the None entries).
 _NO_PROXIES: dict[str, Any] = {"http": None, "https": None, "all": None}
+#: `RetryPolicy` modes: pace a resolver's ARM writes once throttled, or retry each on its own.
+RETRY_MODES = ("adaptive", "standard")
+#: ARM's count of writes left in the subscription's bucket (for this principal).
+REMAINING_WRITES_HEADER = "x-ms-ratelimit-remaining-subscription-writes"
 USER_AGENT = f"secretinj-runtime/{VERSION} Python/{platform.python_version()} ({platform.system()})"
 
 
@@ -102,6 +108,11 @@ class RetryPolicy:
     ``max_attempts`` failures or until the next attempt would start after ``deadline_s``.
     Throttled attempts (429) do not count toward ``max_attempts``: under a shared ARM budget
     only the deadline bounds them.
+
+    ``mode`` (named like the AWS SDKs' retry modes): ``"adaptive"`` (default) paces a
+    resolver's ARM writes (ListSecrets) with a client-side rate once ARM throttles it (see
+    `_ratelimit`); ``"standard"`` retries each fetch on its own schedule, as above, with
+    nothing shared between a resolver's fetches.
     """
 
     __slots__ = (
@@ -110,6 +121,7 @@ class RetryPolicy:
         "deadline_s",
         "max_attempts",
         "max_retry_after_s",
+        "mode",
         "retry_after_jitter",
     )
 
@@ -122,7 +134,11 @@ class RetryPolicy:
         backoff_max_s: float = 8.0,
         max_retry_after_s: float = 60.0,
         retry_after_jitter: float = 0.5,
+        mode: str = "adaptive",
     ) -> None:
+        if mode not in RETRY_MODES:
+            raise ValueError(f"mode must be one of {', '.join(RETRY_MODES)}, got {mode!r}")
+        self.mode = mode
         self.max_attempts = max_attempts
         self.deadline_s = deadline_s
         self.backoff_base_s = backoff_base_s
@@ -133,7 +149,8 @@ class RetryPolicy:
     def __repr__(self) -> str:
         return (
             f"RetryPolicy(max_attempts={self.max_attempts}, deadline_s={self.deadline_s}, "
-            f"backoff_base_s={self.backoff_base_s}, backoff_max_s={self.backoff_max_s})"
+            f"backoff_base_s={self.backoff_base_s}, backoff_max_s={self.backoff_max_s}, "
+            f"mode={self.mode!r})"
         )
 
 
@@ -189,6 +206,33 @@ class stop_at_deadline(stop_base):  # noqa: N801 - named like tenacity's strateg
         return self.clock() + retry_state.upcoming_sleep > self.deadline
 
 
+class wait_paced(wait_base):  # noqa: N801 - named like tenacity's strategies
+    """With a write limiter, a throttled attempt waits in the limiter (0 here); others fall back."""
+
+    def __init__(self, fallback: Callable[[RetryCallState], float]) -> None:
+        self.fallback = fallback
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        """Return the seconds to wait before the next attempt."""
+        outcome = retry_state.outcome
+        if outcome is not None and isinstance(outcome.exception(), ThrottledError):
+            return 0.0
+        return self.fallback(retry_state)
+
+
+class stop_paced_past_deadline(stop_base):  # noqa: N801 - named like tenacity's strategies
+    """Stop when the write limiter allows no attempt before the deadline."""
+
+    def __init__(self, limiter: WriteLimiter, deadline: float, clock: Callable[[], float]) -> None:
+        self.limiter = limiter
+        self.deadline = deadline
+        self.clock = clock
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        """Tell whether to give up."""
+        return self.clock() + self.limiter.delay_s() > self.deadline
+
+
 def _is_retryable(ex: BaseException) -> bool:
     return isinstance(ex, SecretInjectionError) and ex.retryable
 
@@ -226,13 +270,15 @@ class Transport:
         service: str,
         policy: RetryPolicy | None = None,
         name_error_is_final: bool = False,
+        limiter: WriteLimiter | None = None,
     ) -> dict[str, Any]:
         """Send a request with ``Authorization: Bearer <token()>``; return the JSON object.
 
         ``token()`` runs inside the request's deadline (see `_deadline`). ``policy`` overrides
         the transport's retry policy for this call. With ``name_error_is_final``, a host name
         that does not resolve is a `NotFoundError` (code ``NameResolutionFailed``) at once;
-        otherwise it is retried like any connection error.
+        otherwise it is retried like any connection error. With a ``limiter`` (ARM writes),
+        every attempt waits for the resolver's write rate and throttled retries wait there.
 
         Raises a typed `SecretInjectionError` (status from `error_for_status`) once the retry
         policy gives up or for a failure not worth retrying.
@@ -240,21 +286,28 @@ class Transport:
         policy = policy or self.policy
         started = self.clock()
         deadline = started + policy.deadline_s
+        stop = stop_after_failures(policy.max_attempts) | stop_at_deadline(deadline, self.clock)
+        wait: wait_base = wait_retry_after(
+            wait_random_exponential(multiplier=policy.backoff_base_s, max=policy.backoff_max_s),
+            cap_s=policy.max_retry_after_s,
+            jitter=policy.retry_after_jitter,
+        )
+        if limiter is not None:  # throttled retries wait for the resolver's write rate
+            stop = stop | stop_paced_past_deadline(limiter, deadline, self.clock)
+            wait = wait_paced(wait)
         retrying = Retrying(
-            sleep=self.sleep,
-            stop=stop_after_failures(policy.max_attempts) | stop_at_deadline(deadline, self.clock),
-            wait=wait_retry_after(
-                wait_random_exponential(multiplier=policy.backoff_base_s, max=policy.backoff_max_s),
-                cap_s=policy.max_retry_after_s,
-                jitter=policy.retry_after_jitter,
-            ),
+            sleep=self._sleep_some,
+            stop=stop,
+            wait=wait,
             retry=retry_if_exception(_is_retryable),
-            before_sleep=_log_retry,
+            before_sleep=lambda state: _log_retry(state, limiter),
             reraise=True,
         )
+        if limiter is not None:
+            limiter.begin()
         try:
             result: dict[str, Any] = retrying(
-                self._attempt, method, url, token, service, deadline, name_error_is_final
+                self._attempt, method, url, token, service, deadline, name_error_is_final, limiter
             )
         except SecretInjectionError as ex:
             attempts = int(retrying.statistics.get("attempt_number", 1))
@@ -262,7 +315,14 @@ class Transport:
                 elapsed = self.clock() - started
                 ex.with_message(f"{ex.message} ({attempts} attempts in {elapsed:.1f} s)")
             raise
+        finally:
+            if limiter is not None:
+                limiter.finish()
         return result
+
+    def _sleep_some(self, seconds: float) -> None:
+        if seconds > 0:  # a throttled retry's wait is the limiter's: tenacity asks for 0
+            self.sleep(seconds)
 
     def _attempt(
         self,
@@ -272,12 +332,25 @@ class Transport:
         service: str,
         deadline: float,
         name_error_is_final: bool,
+        limiter: WriteLimiter | None = None,
     ) -> dict[str, Any]:
         remaining = deadline - self.clock()
         if remaining <= 0:
             raise TimedOutError(f"{service}: no time left before the deadline")
         with deadline_scope(deadline, self.clock):
             bearer = token()
+        ticket: Ticket | None = None
+        if limiter is not None:  # wait for this resolver's write rate (`_ratelimit`)
+            asked = self.clock()
+            ticket = limiter.acquire(deadline)
+            note_throttled(self.clock() - asked)
+            if ticket is None:
+                del bearer
+                raise ThrottledError(
+                    f"{service}: still throttled: this replica's write rate allows no further "
+                    "attempt before the deadline"
+                )
+            remaining = max(0.0, deadline - self.clock())
         timeout = (
             max(0.05, min(self.connect_timeout_s, remaining)),
             max(0.05, min(self.read_timeout_s, remaining)),
@@ -292,6 +365,7 @@ class Transport:
         del bearer
         started = self.clock()
         error: SecretInjectionError | None = None
+        response: requests.Response | None = None
         try:
             response = self.session.request(
                 method,
@@ -322,9 +396,12 @@ class Transport:
         finally:
             client_request_id = headers["x-ms-client-request-id"]
             del headers  # the token stays out of the frames a crash reporter would capture
+            if limiter is not None and ticket is not None:
+                _record(limiter, ticket, response)
         if error is not None:
             note_attempt(None)
             raise error  # outside the except block: nothing from requests is chained to it
+        assert response is not None
         note_attempt(response.status_code)
         _logger.debug(
             "%s %s -> %s in %.0f ms (client request id %s)",
@@ -407,6 +484,24 @@ def _error_detail(response: requests.Response) -> tuple[str | None, str]:
     return (str(code) if code else None), message
 
 
+def _record(limiter: WriteLimiter, ticket: Ticket, response: requests.Response | None) -> None:
+    """Tell the write limiter what an attempt got: status, Retry-After, writes remaining."""
+    if response is None:
+        limiter.record(ticket, None)
+        return
+    headers = response.headers
+    try:
+        remaining: int | None = int(headers.get(REMAINING_WRITES_HEADER, ""))
+    except ValueError:
+        remaining = None
+    limiter.record(
+        ticket,
+        response.status_code,
+        retry_after_s=_retry_after_s(headers.get("Retry-After")),
+        remaining=remaining,
+    )
+
+
 def _retry_after_s(value: str | None) -> float | None:
     """Parse ``Retry-After``: delay seconds or an HTTP date."""
     if not value:
@@ -448,14 +543,18 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
-def _log_retry(retry_state: RetryCallState) -> None:
+def _log_retry(retry_state: RetryCallState, limiter: WriteLimiter | None = None) -> None:
     outcome = retry_state.outcome
     ex = outcome.exception() if outcome is not None else None
+    delay, note = retry_state.upcoming_sleep, ""
+    if limiter is not None and isinstance(ex, ThrottledError):  # the write rate's wait
+        delay, note = limiter.delay_s(), f" (paced: one write per {limiter.interval_s:.1f} s)"
     _logger.debug(
-        "attempt %d failed (%s); retrying in %.2f s",
+        "attempt %d failed (%s); retrying in %.2f s%s",
         retry_state.attempt_number,
         ex.message if isinstance(ex, SecretInjectionError) else type(ex).__name__,
-        retry_state.upcoming_sleep,
+        delay,
+        note,
     )
 
 

@@ -60,22 +60,25 @@ def test_retry_after_without_jitter_is_exact() -> None:
     assert clock.sleeps == [7.0]
 
 
-def test_throttling_does_not_use_up_the_attempts() -> None:
+@pytest.mark.parametrize("mode", ["adaptive", "standard"])
+def test_throttling_does_not_use_up_the_attempts(mode: str) -> None:
     throttled = arm_error(429, **{"Retry-After": "1"})
-    adapter = FakeAdapter().add("POST", "listsecrets", *[throttled] * 12, OK)
+    adapter = FakeAdapter().add("POST", "listsecrets", *[throttled] * 6, OK)
     clock = FakeClock()
-    policy = RetryPolicy(max_attempts=3, deadline_s=60)
+    policy = RetryPolicy(max_attempts=3, deadline_s=60, mode=mode)
     assert run(adapter, clock, retry_policy=policy).status is Status.RESOLVED
-    assert adapter.count() == 13
+    assert adapter.count() == 7
     failing = FakeAdapter().add("POST", "listsecrets", arm_error(503))
     assert run(failing, FakeClock(), retry_policy=policy).status is Status.SERVICE_ERROR
     assert failing.count() == 3
 
 
-def test_429_without_retry_after_backs_off_with_full_jitter() -> None:
+def test_429_without_retry_after_backs_off_with_full_jitter_in_standard_mode() -> None:
     adapter = FakeAdapter().add("POST", "listsecrets", *[arm_error(429)] * 5, OK)
     clock = FakeClock()
-    policy = RetryPolicy(max_attempts=6, deadline_s=60, backoff_base_s=0.5, backoff_max_s=8)
+    policy = RetryPolicy(
+        max_attempts=6, deadline_s=60, backoff_base_s=0.5, backoff_max_s=8, mode="standard"
+    )
     assert run(adapter, clock, retry_policy=policy).status is Status.RESOLVED
     assert len(clock.sleeps) == 5
     for attempt, slept in enumerate(clock.sleeps, start=1):
