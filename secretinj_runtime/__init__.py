@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .resolver import SecretResolver
+    from .retry import RetryPolicy
     from .settings import ResolverSettings
 
 __version__ = VERSION
@@ -61,6 +62,7 @@ __all__ = [
     "ReferenceSyntaxError",
     "ResolutionReport",
     "ResolverSettings",
+    "RetryPolicy",
     "SecretInjectionError",
     "SecretResolutionError",
     "SecretResolver",
@@ -193,6 +195,11 @@ def __getattr__(name: str) -> Any:
 
         globals()["ResolverSettings"] = ResolverSettings
         return ResolverSettings
+    if name == "RetryPolicy":  # tenacity is imported with it
+        from .retry import RetryPolicy
+
+        globals()["RetryPolicy"] = RetryPolicy
+        return RetryPolicy
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
     from ._ratelimit import WriteLimiter
     from .references import ConnectionReference
-    from .transport import RetryPolicy, Transport
+    from .retry import RetryPolicy
+    from .transport import Transport
     from .workspace import Workspace
 
 

@@ -48,8 +48,9 @@ if TYPE_CHECKING:
     from .keyvault import KeyVaultClient
     from .redaction import SecretRedactor
     from .references import Reference
+    from .retry import RetryPolicy
     from .settings import ResolverSettings
-    from .transport import RetryPolicy, Transport
+    from .transport import Transport
 
     Payload = dict[str, Any] | str
     Key = tuple[str, ...]
@@ -162,7 +163,7 @@ class FetchEngine:
     def policy(self) -> RetryPolicy:
         """The retry policy of full fetches."""
         if self._retry_policy is None:
-            from .transport import RetryPolicy
+            from .retry import RetryPolicy
 
             self._retry_policy = RetryPolicy()
         return self._retry_policy
@@ -176,7 +177,7 @@ class FetchEngine:
             raise found.error
         policy = None
         if found.stale is not None:  # one short attempt; the retries go to the background
-            from .transport import RetryPolicy
+            from .retry import RetryPolicy
 
             policy = RetryPolicy(max_attempts=1, deadline_s=self.settings.revalidate_timeout_s)
         try:

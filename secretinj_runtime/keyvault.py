@@ -12,7 +12,8 @@ if TYPE_CHECKING:
 
     from .clouds import Cloud
     from .references import KeyVaultReference
-    from .transport import RetryPolicy, Transport
+    from .retry import RetryPolicy
+    from .transport import Transport
 
 
 def check_vault_host(reference: KeyVaultReference, cloud: Cloud) -> None:

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from .clouds import Cloud
     from .references import Reference
     from .report import ResolutionReport
-    from .transport import RetryPolicy
+    from .retry import RetryPolicy
     from .workspace import Workspace
 
 

@@ -117,7 +117,7 @@ class ResolverSettings:
         ):
             url = read(name, (variable,))
             if url is not None:
-                from .transport import check_endpoint
+                from .endpoints import check_endpoint
 
                 try:
                     values[name] = check_endpoint(url, setting=variable)

@@ -162,7 +162,7 @@ def _workspace(
 
 
 def _endpoints(environ: Mapping[str, str], cloud: Cloud) -> tuple[str, str | None]:
-    from ..transport import check_endpoint
+    from ..endpoints import check_endpoint
 
     env = EnvironmentVariables
     try:

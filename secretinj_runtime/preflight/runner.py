@@ -81,7 +81,8 @@ def _connect(
 ) -> bool:
     """Build the token source and readers; False (config error reported) without a token."""
     from ..identity import TokenCache, client_id_from_environ, default_credential
-    from ..transport import RetryPolicy, Transport
+    from ..retry import RetryPolicy
+    from ..transport import Transport
 
     inputs = ctx.inputs
 

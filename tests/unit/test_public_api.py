@@ -45,6 +45,7 @@ EXTRAS = {
     "mask_secrets",
     "configure_logging",
     "ResolverSettings",
+    "RetryPolicy",
     "__version__",
 }
 

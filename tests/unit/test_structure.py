@@ -92,6 +92,7 @@ def test_the_resolver_layers_read_top_down() -> None:
         "secretinj_runtime.variables",
         "secretinj_runtime.cache",
         "secretinj_runtime.transport",
+        "secretinj_runtime.retry",
         "secretinj_runtime.errors",
     ]
     for i, upper in enumerate(order):

@@ -248,7 +248,7 @@ def test_identity_failure_is_identity_unavailable() -> None:
 
 
 def test_http_date_retry_after() -> None:
-    from secretinj_runtime.transport import _retry_after_s
+    from secretinj_runtime.responses import retry_after_s as _retry_after_s
 
     assert _retry_after_s("3") == 3.0
     assert _retry_after_s("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
