@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sample_score import procs
+from secretinj_runtime.testing import sample as procs
 
 StartServer = Callable[..., procs.Process]
 
