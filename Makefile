@@ -49,7 +49,7 @@ dist: venv
 	$(BIN)/python -m uv build --out-dir dist
 
 demo: venv
-	$(BIN)/python -m sample_score.demo
+	$(BIN)/python -m secretinj_runtime.testing.demo
 
 bench: venv
 	$(BIN)/python -m bench.run

@@ -1,8 +1,8 @@
 """Shared pieces: result records, statistics, the mock as a subprocess, chart set-up.
 
-Child processes are `sample_score.procs`'s (process groups, logs, SIGTERM then SIGKILL). The
-mock runs in its own process (``secretinj-mock serve --port 0``), never in the process that
-measures: a uvicorn thread would share the GIL with the client under test.
+Child processes are `secretinj_runtime.testing`'s (process groups, logs, SIGTERM then
+SIGKILL). The mock runs in its own process (``secretinj-mock serve --port 0``), never in the
+process that measures: a uvicorn thread would share the GIL with the client under test.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict
 
-from sample_score import procs
+from secretinj_runtime.testing import sample as procs
 
 PYTHON = sys.executable
 MSI_SECRET = "bench-msi-secret"  # noqa: S105 - the mock's shared secret, not a credential

@@ -43,7 +43,7 @@ from bench._common import (
     say,
     start_mock,
 )
-from sample_score import procs
+from secretinj_runtime.testing import sample as procs
 
 NAME = "fallback"
 VAULT = "bench-kv"

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._common import PYTHON, Outcome, Record, median, pyplot, record, say
-from sample_score.procs import ROOT, child_environ
+from secretinj_runtime.testing.sample import ROOT, child_environ
 
 NAME = "fast_path"
 N_VARS = 50

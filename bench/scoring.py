@@ -1,7 +1,7 @@
 """Scoring overhead: requests/second of the sample score, secrets fetched in init() or injected.
 
 Two ``azmlinfsrv --entry_script sample_score/score.py`` servers (1 worker each, started by
-`sample_score.procs.start_scorer`) run side by side, same flags:
+`secretinj_runtime.testing.sample.start_scorer`) run side by side, same flags:
 
 - ``runtime``: ``deployment.yml``'s variables left as references; ``init()`` resolves them
   with the runtime against the mock (its own process);
@@ -38,7 +38,7 @@ from bench._common import (
     say,
     start_mock,
 )
-from sample_score import procs
+from secretinj_runtime.testing import sample as procs
 
 NAME = "scoring"
 BODY = {"text": "hello from the benchmark"}

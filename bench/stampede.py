@@ -53,7 +53,7 @@ from bench._common import (
     say,
     start_mock,
 )
-from sample_score import procs
+from secretinj_runtime.testing import sample as procs
 
 NAME = "stampede"
 ARM_SCOPE = "https://management.azure.com/.default"

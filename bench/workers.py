@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench._common import Outcome, mock_env, pyplot, record, save_figure, say, start_mock
-from sample_score import procs
+from secretinj_runtime.testing import sample as procs
 
 MODES = ("init in every worker", "preload", "secretinj run")
 #: The sample deployment references two connections (and one Key Vault secret).

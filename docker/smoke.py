@@ -38,7 +38,7 @@ DOCKER_DIR = Path(__file__).resolve().parent
 ROOT = DOCKER_DIR.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: find the checkout
 
-from sample_score import procs  # noqa: E402
+from secretinj_runtime.testing import sample as procs  # noqa: E402
 
 COMPOSE_FILE = DOCKER_DIR / "compose.yaml"
 DOCKERFILE = DOCKER_DIR / "Dockerfile"

@@ -1,7 +1,9 @@
 """pytest support: ``run_mock()`` and the ``azure_mock`` fixture.
 
-Use ``pytest_plugins = ["secretinj_runtime.mock.testing"]`` in a ``conftest.py`` (or import
-``azure_mock`` into it), then::
+The package's pytest plugin (`secretinj_runtime.testing.plugin`, a ``pytest11`` entry point)
+gives every test ``azure_mock`` and ``scoring_server`` (docs/testing.md). This module's own
+``azure_mock`` is the same mock for a ``conftest.py`` that names it: ``pytest_plugins =
+["secretinj_runtime.mock.testing"]`` (or import ``azure_mock`` into it), then::
 
     def test_resolves(azure_mock, monkeypatch):
         azure_mock.apply_env(monkeypatch)

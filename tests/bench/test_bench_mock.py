@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from bench import _common
-from sample_score import procs
+from secretinj_runtime.testing import sample as procs
 
 pytestmark = pytest.mark.e2e  # starts the mock as a subprocess
 

@@ -1,4 +1,10 @@
-"""Fixtures for the end-to-end tests: the real mock and the real azmlinfsrv as processes."""
+"""Fixtures for the end-to-end tests: the real mock and the real azmlinfsrv as processes.
+
+The servers come from the plugin's ``scoring_server`` fixture, as in a user's test; the mock
+is ``secretinj-mock serve`` in its own process (``scoring_server_env`` is overridden to point
+at it) rather than the plugin's in-process one, so that the servers' load never shares the
+test's interpreter.
+"""
 
 from __future__ import annotations
 
@@ -7,43 +13,36 @@ from pathlib import Path
 
 import pytest
 
-from sample_score import procs
+from secretinj_runtime.testing import MockProcess, ScoringServer, ScoringServers, sample
 
-StartServer = Callable[..., procs.Process]
+StartServer = Callable[..., ScoringServer]
 
 
 @pytest.fixture
-def mock(tmp_path: Path) -> Iterator[procs.MockProcess]:
+def mock(tmp_path: Path) -> Iterator[MockProcess]:
     """``secretinj-mock serve`` on a free port, with the built-in demo state."""
-    with procs.start_mock(tmp_path) as server:
+    with sample.start_mock(tmp_path) as server:
         yield server
 
 
 @pytest.fixture
-def start_server(tmp_path: Path, mock: procs.MockProcess) -> Iterator[StartServer]:
-    """Start azmlinfsrv with the sample score, deployment.yml's references and the mock's env.
+def scoring_server_env(mock: MockProcess) -> dict[str, str]:
+    """The subprocess mock's environment and deployment.yml's references, for every server."""
+    return {**mock.environ(), **sample.deployment_variables()}
 
-    ``start_server(extra_env={...}, worker_count=N, live=True)``; every server is stopped
-    (whole process group) at the end of the test.
+
+@pytest.fixture
+def start_server(scoring_server: ScoringServers) -> StartServer:
+    """Start azmlinfsrv with the sample score: ``start_server(extra_env, worker_count=N, live=)``.
+
+    Every server is stopped (whole process group) after the test, by ``scoring_server``.
     """
-    started: list[procs.Process] = []
-    base = {**mock.environ(), **procs.deployment_variables()}
 
     def start(
         extra_env: dict[str, str] | None = None, *, worker_count: int = 1, live: bool = True
-    ) -> procs.Process:
-        server = procs.start_scorer(
-            tmp_path,
-            {**base, **(extra_env or {})},
-            worker_count=worker_count,
-            log_name=f"azmlinfsrv-{len(started)}.log",
+    ) -> ScoringServer:
+        return scoring_server(
+            sample.SCORE_SCRIPT, extra_env, worker_count=worker_count, wait=live, timeout_s=30
         )
-        started.append(server)
-        if live:
-            procs.wait_for_liveness(server, timeout_s=30)
-        return server
 
-    yield start
-    for server in started:
-        server.stop()
-        assert server.finished(), f"azmlinfsrv (pid {server.pid}) outlived the test"
+    return start

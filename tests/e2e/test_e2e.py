@@ -13,8 +13,9 @@ import pytest
 import requests
 import yaml
 
-from sample_score import demo, procs
 from secretinj_runtime.mock import defaults
+from secretinj_runtime.testing import demo
+from secretinj_runtime.testing import sample as procs
 from tests.expected import ALL_FETCHED
 
 from .conftest import StartServer

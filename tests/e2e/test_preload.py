@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from sample_score import procs
+from secretinj_runtime.testing import sample as procs
 from tests.expected import ALL_FETCHED
 
 from .conftest import StartServer

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from sample_score import procs
+from secretinj_runtime.testing import sample as procs
 
 CONNECTIONS = ("zzz", "aaa", "bbb", "ccc", "ddd", "eee")
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from sample_score.procs import free_port, parse_exports
 from secretinj_runtime.mock.cli import main
 from secretinj_runtime.mock.envfile import (
     ENV_FILE_VARIABLE,
@@ -22,6 +21,7 @@ from secretinj_runtime.mock.envfile import (
     write_record,
 )
 from secretinj_runtime.mock.testing import MockServer
+from secretinj_runtime.testing import free_port, parse_exports
 from tests.mock.test_mock_cli import SERVE, start
 
 WS = "/subscriptions/s/resourceGroups/r/providers/Microsoft.MachineLearningServices/workspaces/w"

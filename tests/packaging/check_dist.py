@@ -1,8 +1,9 @@
 """Check what the built sdist and wheel contain; print the wheel's size and files.
 
 ``python tests/packaging/check_dist.py DIST_DIR`` (run by ``nox -s wheel``) exits 1 with one
-line per problem: the wheel must hold the package with its mock and ``py.typed``, both
-console scripts and nothing else (no tests, bench, sample or docker files, no bytecode);
+line per problem: the wheel must hold the package with its mock, its pytest plugin and
+``py.typed``, both console scripts, the plugin's ``pytest11`` entry point and nothing else
+(no tests, bench, sample or docker files, no bytecode);
 the sdist must hold what a build from it needs.
 """
 
@@ -26,9 +27,12 @@ WHEEL_REQUIRED = (
     f"{PACKAGE}/mock/__init__.py",
     f"{PACKAGE}/mock/app.py",
     f"{PACKAGE}/mock/cli.py",
+    f"{PACKAGE}/testing/__init__.py",
+    f"{PACKAGE}/testing/plugin.py",
 )
 SDIST_REQUIRED = ("pyproject.toml", "README.md", f"{PACKAGE}/__init__.py", f"{PACKAGE}/py.typed")
 CONSOLE_SCRIPTS = ("secretinj = secretinj_runtime.cli:main", "secretinj-mock = ")
+PYTEST_PLUGIN = ("pytest11", "secretinj_runtime = secretinj_runtime.testing.plugin")
 FORBIDDEN_PARTS = frozenset({"tests", "bench", "sample_score", "docker", "__pycache__"})
 
 
@@ -65,6 +69,9 @@ def check_wheel(path: Path) -> list[str]:
         for script in CONSOLE_SCRIPTS
         if script not in entry_points
     ]
+    group, plugin = PYTEST_PLUGIN
+    if plugin not in entry_points.partition(f"[{group}]")[2].partition("\n[")[0]:
+        problems.append(f"wheel: entry point [{group}] {plugin!r} missing")
     return problems
 
 

@@ -16,6 +16,9 @@ ENTRY_POINTS = (
     "[console_scripts]\n"
     "secretinj = secretinj_runtime.cli:main\n"
     "secretinj-mock = secretinj_runtime.mock.cli:main\n"
+    "\n"
+    "[pytest11]\n"
+    "secretinj_runtime = secretinj_runtime.testing.plugin\n"
 )
 
 
@@ -29,13 +32,18 @@ def metadata(requires_python: str | None = None) -> str:
 
 
 def make_wheel(
-    tmp_path: Path, *, drop: tuple[str, ...] = (), add: tuple[str, ...] = (), **meta: str
+    tmp_path: Path,
+    *,
+    drop: tuple[str, ...] = (),
+    add: tuple[str, ...] = (),
+    entry_points: str = ENTRY_POINTS,
+    **meta: str,
 ) -> Path:
     path = tmp_path / "secretinj_runtime-0-py3-none-any.whl"
     files = {name: "" for name in check_dist.WHEEL_REQUIRED if name not in drop}
     files.update(dict.fromkeys(add, ""))
     files[f"{DIST_INFO}/METADATA"] = metadata(**meta)
-    files[f"{DIST_INFO}/entry_points.txt"] = ENTRY_POINTS
+    files[f"{DIST_INFO}/entry_points.txt"] = entry_points
     with zipfile.ZipFile(path, "w") as wheel:
         for name, text in files.items():
             wheel.writestr(name, text)
@@ -72,11 +80,31 @@ def test_files_outside_the_package_are_refused(tmp_path: Path, extra: str) -> No
 
 
 @pytest.mark.parametrize(
-    "missing", ["secretinj_runtime/py.typed", "secretinj_runtime/mock/__init__.py"]
+    "missing",
+    [
+        "secretinj_runtime/py.typed",
+        "secretinj_runtime/mock/__init__.py",
+        "secretinj_runtime/testing/plugin.py",
+    ],
 )
 def test_a_missing_file_is_named(tmp_path: Path, missing: str) -> None:
     assert check_dist.check_wheel(make_wheel(tmp_path, drop=(missing,))) == [
         f"wheel: missing {missing}"
+    ]
+
+
+@pytest.mark.parametrize(
+    "entry_points",
+    [
+        ENTRY_POINTS.partition("\n[pytest11]")[0],  # no plugin at all
+        ENTRY_POINTS.replace("[pytest11]", "[other]"),  # in another group
+    ],
+)
+def test_the_pytest_plugin_entry_point_is_required(tmp_path: Path, entry_points: str) -> None:
+    problems = check_dist.check_wheel(make_wheel(tmp_path, entry_points=entry_points))
+    assert problems == [
+        "wheel: entry point [pytest11] "
+        "'secretinj_runtime = secretinj_runtime.testing.plugin' missing"
     ]
 
 

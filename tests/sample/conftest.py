@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 import secretinj_runtime as sir
-from sample_score import procs, score
+from sample_score import score
 from secretinj_runtime.mock.testing import MockServer, run_mock
+from secretinj_runtime.testing import sample as procs
 
 
 @pytest.fixture

@@ -20,9 +20,10 @@ from typing import Any
 import pytest
 
 import secretinj_runtime as sir
-from sample_score import procs, score
+from sample_score import score
 from secretinj_runtime.mock.defaults import default_state_dict
 from secretinj_runtime.mock.store import version_id
+from secretinj_runtime.testing import sample as procs
 
 SAMPLE = procs.SAMPLE_DIR
 ENVIRONMENT = SAMPLE / "environment"

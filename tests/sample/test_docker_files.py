@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from sample_score import procs
+from secretinj_runtime.testing import sample as procs
 
 DOCKER = procs.ROOT / "docker"
 

@@ -1,4 +1,4 @@
-"""sample_score.procs and the demo's log parsing, with tiny stand-in processes."""
+"""secretinj_runtime.testing: processes, and the demo's log parsing, with stand-in processes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from sample_score import demo, procs
+from secretinj_runtime.testing import demo
+from secretinj_runtime.testing import sample as procs
 
 # A parent that ignores SIGTERM and leaves a child behind: the hard case for stop().
 STUBBORN = (

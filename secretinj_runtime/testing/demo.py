@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shlex
 import subprocess
 import sys
@@ -31,28 +30,35 @@ from typing import Any
 
 import requests
 
-from sample_score import procs
+from secretinj_runtime.deployment_yaml import YamlFileError
 from secretinj_runtime.preflight.roles import AZUREML_DATA_SCIENTIST, CONNECTION_SECRETS_READER
+from secretinj_runtime.testing import sample
+from secretinj_runtime.testing.demo_output import (
+    DemoError,
+    check_answer,
+    leaked_values,
+    resolution_table,
+    say,
+    served,
+)
+
+__all__ = ["DemoError", "check_answer", "main", "resolution_table", "run_demo"]
 
 TEXT = "hello secret injection"
 #: What the platform would have injected already: a literal takes the fast path.
 PRE_INJECTED = {"AOAI_API_VERSION": "2024-02-01"}
 DATA_SCIENTIST = AZUREML_DATA_SCIENTIST.name
 SECRETS_READER = CONNECTION_SECRETS_READER.name
-_LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 _STEPS = 7
-ENDPOINT_YML = procs.SAMPLE_DIR / "endpoint.yml"
 #: What preflight may ask the mock: tokens, ARM reads, secret versions (never a value).
 PREFLIGHT_ROUTES = {"msi", "arm", "keyvault_versions"}
 
 
-class DemoError(RuntimeError):
-    """A step of the demo did not give the expected result."""
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the demo; return 0 when every step worked, 1 otherwise."""
-    parser = argparse.ArgumentParser(prog="python -m sample_score.demo", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m secretinj_runtime.testing.demo", description=__doc__
+    )
     parser.add_argument("--text", default=TEXT, help="what to send to /score")
     parser.add_argument(
         "--env",
@@ -60,15 +66,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="print the export lines the demo gives azmlinfsrv for a mock at MOCK_URL, and exit",
     )
     args = parser.parse_args(argv)
+    if not sample.SCORE_SCRIPT.is_file():
+        print(f"demo: no sample at {sample.SAMPLE_DIR}: run it from a checkout", file=sys.stderr)
+        return 1
     if args.env:
-        for name, value in server_environment(procs.mock_environ(args.env)).items():
+        for name, value in server_environment(sample.mock_environ(args.env)).items():
             print(f"export {name}={shlex.quote(value)}")
         return 0
     started = time.monotonic()
     try:
         with tempfile.TemporaryDirectory(prefix="secretinj-demo-") as tmp:
             run_demo(Path(tmp), args.text)
-    except (procs.ProcessError, DemoError, requests.RequestException, OSError) as ex:
+    except (
+        sample.ProcessError,
+        DemoError,
+        YamlFileError,
+        requests.RequestException,
+        OSError,
+    ) as ex:
         print(f"\ndemo FAILED: {ex}", file=sys.stderr, flush=True)
         return 1
     print(f"demo OK in {time.monotonic() - started:.1f} s", flush=True)
@@ -80,7 +95,7 @@ def run_demo(workdir: Path, text: str = TEXT) -> None:
     say("secretinj-runtime demo: the sample score.py under azmlinfsrv, secrets from a mock")
     with ExitStack() as stack:
         step(1, "mock Azure services (managed identity, ARM ListSecrets, Key Vault, model API)")
-        mock = procs.start_mock(workdir)
+        mock = sample.start_mock(workdir)
         stack.callback(mock.stop)
         say(f"{mock.url}  (pid {mock.pid})", indent=6)
 
@@ -89,9 +104,9 @@ def run_demo(workdir: Path, text: str = TEXT) -> None:
 
         step(3, "environment for the server: deployment.yml's environment_variables")
         mock_env = mock.environ()
-        show_environment(procs.deployment_variables(), mock_env)
+        show_environment(sample.deployment_variables(), mock_env)
 
-        server = procs.start_scorer(workdir, server_environment(mock_env))
+        server = sample.start_scorer(workdir, server_environment(mock_env))
         stack.callback(server.stop)
         port = server.url.rsplit(":", 1)[1]
         step(4, f"azmlinfsrv --entry_script sample_score/score.py --port {port}")
@@ -99,7 +114,7 @@ def run_demo(workdir: Path, text: str = TEXT) -> None:
 
         step(5, f'POST /score {{"text": "{text}"}}')
         t0 = time.perf_counter()
-        status, answer = procs.score(server.url, {"text": text}, timeout_s=15)
+        status, answer = sample.score(server.url, {"text": text}, timeout_s=15)
         say(f"{status} in {(time.perf_counter() - t0) * 1000:.0f} ms", indent=6)
         check_answer(status, answer, text)
         say(f"answer:  {answer['answer']}", indent=6)
@@ -121,17 +136,22 @@ def run_demo(workdir: Path, text: str = TEXT) -> None:
     say("stopped azmlinfsrv and the mock; no process left behind")
 
 
-def run_preflight(mock: procs.MockProcess, deployer: str) -> tuple[int, dict[str, Any]]:
+def run_preflight(mock: sample.MockProcess, deployer: str) -> tuple[int, dict[str, Any]]:
     """Run ``secretinj preflight --json`` on the sample as the deployer; return code and JSON."""
-    argv = [*procs.console_script("secretinj", "secretinj_runtime.cli"), "preflight"]
-    argv += [str(procs.DEPLOYMENT_YML), "--endpoint", str(ENDPOINT_YML), "--json"]
+    argv = [*sample.console_script("secretinj", "secretinj_runtime.cli"), "preflight"]
+    argv += [str(sample.DEPLOYMENT_YML), "--endpoint", str(sample.ENDPOINT_YML), "--json"]
     env = {
         **mock.environ(),
         "SECRETINJ_CLIENT_ID": deployer,  # the default credential acts as the deployer
         "AZURE_POD_IDENTITY_AUTHORITY_HOST": "http://127.0.0.1:9",  # never the metadata host
     }
     result = subprocess.run(
-        argv, env=procs.child_environ(env), capture_output=True, text=True, timeout=120, check=False
+        argv,
+        env=sample.child_environ(env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     try:
         report = json.loads(result.stdout)
@@ -140,7 +160,7 @@ def run_preflight(mock: procs.MockProcess, deployer: str) -> tuple[int, dict[str
     return result.returncode, report
 
 
-def preflight_step(mock: procs.MockProcess) -> None:
+def preflight_step(mock: sample.MockProcess) -> None:
     """Fail preflight (deployer without the action), apply its fix in the mock, pass."""
     deployer = str(mock.control("GET", "/identities")["deployer"]["client_id"])
     for assignment in mock.control("GET", "/role-assignments"):
@@ -176,11 +196,11 @@ def preflight_step(mock: procs.MockProcess) -> None:
     mock.reset()  # back to the demo state, an empty request log for the next steps
 
 
-def wait_and_show_init(server: procs.Process) -> None:
+def wait_and_show_init(server: sample.Process) -> None:
     """Wait for liveness; print the resolution table init() logged (or fail showing it)."""
     try:
-        took = procs.wait_for_liveness(server, timeout_s=25)
-    except procs.ProcessError:
+        took = sample.wait_for_liveness(server, timeout_s=25)
+    except sample.ProcessError:
         table = resolution_table(server.log())  # show the report rather than a traceback
         if not table:
             raise
@@ -194,10 +214,10 @@ def wait_and_show_init(server: procs.Process) -> None:
         say(line, indent=8)
 
 
-def rotate_and_score(mock: procs.MockProcess, server: procs.Process, text: str) -> str:
+def rotate_and_score(mock: sample.MockProcess, server: sample.Process, text: str) -> str:
     """Rotate the model API key in the mock, score again; return the new key (unprinted)."""
     rotated = mock.control("POST", "/connections/aoai-conn/rotate", {"credential": "key"})
-    status, answer = procs.score(server.url, {"text": text}, timeout_s=15)
+    status, answer = sample.score(server.url, {"text": text}, timeout_s=15)
     check_answer(status, answer, text)
     fetches = mock.count("listsecrets", "aoai-conn")
     if fetches != 2 or "fetching AOAI_API_KEY again" not in server.log():
@@ -209,12 +229,7 @@ def rotate_and_score(mock: procs.MockProcess, server: procs.Process, text: str) 
 
 def server_environment(mock_env: dict[str, str]) -> dict[str, str]:
     """Return the server's variables: the mock's, deployment.yml's, the pre-injected one."""
-    return {**mock_env, **procs.deployment_variables(), **PRE_INJECTED}
-
-
-def say(text: str, indent: int = 0) -> None:
-    """Print one line of the demo's output."""
-    print(" " * indent + text, flush=True)
+    return {**mock_env, **sample.deployment_variables(), **PRE_INJECTED}
 
 
 def step(number: int, title: str) -> None:
@@ -231,63 +246,6 @@ def show_environment(variables: dict[str, str], mock_env: dict[str, str]) -> Non
         else:
             say(f"{name.ljust(width)}  reference  {reference}", indent=6)
     say(f"+ from `secretinj-mock env`: {', '.join(mock_env)}", indent=6)
-
-
-def resolution_table(log: str) -> list[str]:
-    """Return the first resolution report ``init()`` logged: its summary and table lines.
-
-    On failure that is the `SecretResolutionError` in azmlinfsrv's log: its first line and
-    one line per failed variable.
-    """
-    lines = log.splitlines()
-    for i, line in enumerate(lines):
-        if " score - secret resolution" in line or "secret variables did not resolve:" in line:
-            summary = line.split(" score - ", 1)[-1].split("SecretResolutionError: ")[-1]
-            table = []
-            for row in lines[i + 1 :]:
-                if not row.strip() or _LOG_LINE.match(row):
-                    break
-                table.append(row)
-            return [summary, *table]
-    return []
-
-
-def check_answer(status: int, answer: Any, text: str) -> None:
-    """Raise `DemoError` unless the score answered 200 with the model's reply and sources."""
-    if status != 200 or not isinstance(answer, dict):
-        raise DemoError(f"/score answered {status}: {answer}")
-    if text not in str(answer.get("answer")):
-        raise DemoError(f"unexpected answer: {answer.get('answer')!r}")
-    if not isinstance(answer.get("secrets"), dict):
-        raise DemoError(f"the answer has no secrets map: {answer}")
-
-
-def served(mock: procs.MockProcess) -> str:
-    """Describe the requests the mock served (counts only)."""
-    counters = mock.control("GET", "/counters")
-    routes, names = counters["routes"], counters["names"]
-    per_connection = ", ".join(f"{n} {c}" for n, c in sorted(names.get("listsecrets", {}).items()))
-    return (
-        f"tokens {routes.get('msi', 0)}, ListSecrets {routes.get('listsecrets', 0)} "
-        f"({per_connection}), Key Vault GET {routes.get('keyvault', 0)}, "
-        f"model API {routes.get('downstream', 0)}"
-    )
-
-
-def leaked_values(log: str, extra: Sequence[str] = ()) -> int:
-    """Return how many of the mock's credential and secret values (and ``extra``) are in ``log``."""
-    from secretinj_runtime.mock.defaults import default_state_dict
-
-    state = default_state_dict()
-    values: list[str] = list(extra)
-    for connection in state["connections"].values():
-        credentials = connection.get("credentials") or {}
-        values += [v for v in credentials.values() if isinstance(v, str)]
-        values += list((credentials.get("keys") or {}).values())
-    for secrets in state["vaults"].values():
-        for versions in secrets.values():
-            values += [versions] if isinstance(versions, str) else list(versions)
-    return sum(1 for value in values if value in log)
 
 
 if __name__ == "__main__":

@@ -1,1 +1,0 @@
-"""The sample scoring script, its deployment YAML and the ``make demo`` driver."""
