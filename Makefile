@@ -25,11 +25,13 @@ lint: venv
 	@$(MAKE) --no-print-directory lint-run BIN=$(BIN)
 
 # The checks alone, with the tools in $(BIN): `nox -s lint` runs them with its own.
+# mkdocs: the docs site into build/site; a broken link or anchor fails it (offline).
 lint-run:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/hadolint $(DOCKERFILES)
+	$(BIN)/mkdocs build --strict
 
 test: lint
 	@$(BIN)/python tests/packaging/versions.py

@@ -45,7 +45,7 @@ IMAGE_PYTHON = "3.12"
 AZMLINFSRV = "azureml-inference-server-http"
 AZURE_AI_ML = "azure-ai-ml>=1.20"
 #: What the e2e-azmlinfsrv sessions run: the server, the scoring script, `secretinj run`.
-E2E_TESTS = ("tests/e2e", "tests/cli", "tests/sample/test_score.py", "tests/sample/test_procs.py")
+E2E_TESTS = ("tests/e2e", "tests/cli", "tests/sample/test_score.py", "tests/plugin")
 PACKAGING = ROOT / "tests" / "packaging"
 
 SessionFunc = Callable[..., None]
