@@ -51,6 +51,16 @@ _DURATIONS: dict[str, tuple[str, float]] = {
 }
 
 
+#: Settings only an argument sets (no variable reads them).
+_ARGUMENTS_ONLY = (
+    "revalidate_timeout_s",
+    "read_timeout_s",
+    "max_workers",
+    "max_cache_entries",
+    "api_version",
+)
+
+
 @dataclass(frozen=True)
 class ResolverSettings:
     """Everything a resolver is configured with; see `SecretResolver` for each meaning."""
@@ -142,15 +152,7 @@ class ResolverSettings:
             values["client_id"] = client_id_from_environ(env)
             if values["client_id"] is not None:
                 sources["client_id"] = "environment (client-id chain)"
-        for name in (
-            "client_id",
-            "revalidate_timeout_s",
-            "read_timeout_s",
-            "max_workers",
-            "max_cache_entries",
-            "api_version",
-            "redact",
-        ):
+        for name in ("client_id", "redact", *_ARGUMENTS_ONLY):
             if name in given:
                 values[name] = given[name]
         values["max_workers"] = max(1, int(values.get("max_workers", 32)))
@@ -186,11 +188,7 @@ class ResolverSettings:
             "workspace",
             "client_id",
             *_DURATIONS,
-            "revalidate_timeout_s",
-            "read_timeout_s",
-            "max_workers",
-            "max_cache_entries",
-            "api_version",
+            *_ARGUMENTS_ONLY,
         ):
             value = getattr(self, name)
             if isinstance(value, Cloud):

@@ -223,6 +223,16 @@ class Background:
         return count
 
 
+def key_body(key: str, connection: str = "aoai") -> Reply:
+    """A ListSecrets 200 of an ApiKey connection whose key is ``key``."""
+    return Reply(200, connection_body(connection, credentials={"key": key}))
+
+
+def error(status: int, code: str = "AuthorizationFailed") -> Reply:
+    """An Azure error envelope with ``status`` and ``code``."""
+    return Reply(status, {"error": {"code": code, "message": f"status {status}"}})
+
+
 def make_resolver(
     adapter: FakeAdapter,
     credential: FakeCredential | None = None,

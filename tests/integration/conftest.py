@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 import secretinj_runtime as sir
+from secretinj_runtime.mock.testing import MockServer, run_mock
 from secretinj_runtime.transport import RetryPolicy
 from tests.fakes import FakeClock, connection_body
 from tests.integration.fake_server import FakeAzure, serve
@@ -43,6 +44,20 @@ def fake_azure(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAzure]:
         for key, value in fake.env().items():
             monkeypatch.setenv(key, value)
         yield fake
+
+
+@pytest.fixture
+def mock(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockServer]:
+    """The real mock (uvicorn in a thread, free port), the environment pointing at it.
+
+    No user-assigned identity and no proxy exceptions from the caller's environment.
+    """
+    with run_mock(throttle=None) as server:
+        server.apply_env(monkeypatch)
+        for var in ("AZURE_CLIENT_ID", "UAI_CLIENT_ID", "SECRETINJ_CLIENT_ID", "NO_PROXY"):
+            monkeypatch.delenv(var, raising=False)
+            monkeypatch.delenv(var.lower(), raising=False)
+        yield server
 
 
 @pytest.fixture

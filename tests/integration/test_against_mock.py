@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,21 +13,12 @@ from azure.identity import ManagedIdentityCredential
 import secretinj_runtime as sir
 from secretinj_runtime import Status
 from secretinj_runtime.mock import defaults
-from secretinj_runtime.mock.testing import MockServer, run_mock
+from secretinj_runtime.mock.testing import MockServer
 from secretinj_runtime.transport import RetryPolicy
 from tests.fakes import CREDENTIALS, Background, FakeClock
 
 AOAI_KEY = "${{azureml://connections/aoai-conn/credentials/key}}"
 DB = "${{keyvault:https://demo-kv.vault.azure.net/secrets/db-password}}"
-
-
-@pytest.fixture
-def mock(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockServer]:
-    with run_mock(throttle=None) as server:
-        server.apply_env(monkeypatch)
-        for var in ("AZURE_CLIENT_ID", "UAI_CLIENT_ID", "SECRETINJ_CLIENT_ID"):
-            monkeypatch.delenv(var, raising=False)
-        yield server
 
 
 class MockTime:

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 import secretinj_runtime as sir
 from secretinj_runtime import Status
-from secretinj_runtime.mock.testing import MockServer, run_mock
+from secretinj_runtime.mock.testing import MockServer
 from tests.fakes import FakeClock
 
 DB = "${{keyvault:https://demo-kv.vault.azure.net/secrets/db-password}}"
 AOAI_KEY = "${{azureml://connections/aoai-conn/credentials/key}}"
-
-
-@pytest.fixture
-def mock(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockServer]:
-    with run_mock(throttle=None) as server:
-        server.apply_env(monkeypatch)
-        for var in ("AZURE_CLIENT_ID", "UAI_CLIENT_ID", "SECRETINJ_CLIENT_ID"):
-            monkeypatch.delenv(var, raising=False)
-        yield server
 
 
 def resolve_waiting(mock: MockServer, wait_s: float = 600) -> sir.VariableStatus:

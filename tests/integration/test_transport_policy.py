@@ -11,23 +11,13 @@ import pytest
 import secretinj_runtime as sir
 from secretinj_runtime import Status
 from secretinj_runtime.identity import default_credential
-from secretinj_runtime.mock.testing import MockServer, run_mock
+from secretinj_runtime.mock.testing import MockServer
 from secretinj_runtime.transport import RetryPolicy
 from tests.netfakes import RecordingProxy, SilentServer
 
 REF = "${{azureml://connections/aoai-conn/credentials/key}}"
 KV_REF = "${{keyvault:https://demo-kv.vault.azure.net/secrets/db-password}}"
 DEADLINE_S = 2.0
-
-
-@pytest.fixture
-def mock(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockServer]:
-    with run_mock(throttle=None) as server:
-        server.apply_env(monkeypatch)
-        for var in ("AZURE_CLIENT_ID", "UAI_CLIENT_ID", "SECRETINJ_CLIENT_ID", "NO_PROXY"):
-            monkeypatch.delenv(var, raising=False)
-            monkeypatch.delenv(var.lower(), raising=False)
-        yield server
 
 
 def callers(resolver: sir.SecretResolver, refs: list[str], timeout_s: float) -> list[object]:

@@ -9,18 +9,10 @@ import pytest
 import secretinj_runtime as sir
 from secretinj_runtime import Status
 from secretinj_runtime.transport import RetryPolicy
-from tests.fakes import FakeAdapter, FakeClock, Reply, connection_body, make_resolver
+from tests.fakes import FakeAdapter, FakeClock, error, key_body, make_resolver
 
 REF = "${{azureml://connections/aoai/credentials/key}}"
 FAST = RetryPolicy(max_attempts=3, deadline_s=30)
-
-
-def key_body(key: str) -> Reply:
-    return Reply(200, connection_body("aoai", credentials={"key": key}))
-
-
-def error(status: int, code: str = "AuthorizationFailed") -> Reply:
-    return Reply(status, {"error": {"code": code, "message": f"status {status}"}})
 
 
 def test_a_persistent_403_costs_one_call_for_many_uses() -> None:

@@ -15,7 +15,8 @@ from tests.fakes import (
     FakeAdapter,
     FakeClock,
     Reply,
-    connection_body,
+    error,
+    key_body,
     make_resolver,
 )
 
@@ -23,14 +24,6 @@ REF = "${{azureml://connections/aoai/credentials/key}}"
 VERSION = "0123456789abcdef0123456789abcdef"
 KV_PINNED = f"${{{{keyvault:https://kv1.vault.azure.net/secrets/db/{VERSION}}}}}"
 FULL = RetryPolicy(max_attempts=6, deadline_s=30)
-
-
-def key_body(key: str) -> Reply:
-    return Reply(200, connection_body("aoai", credentials={"key": key}))
-
-
-def error(status: int, code: str = "AuthorizationFailed") -> Reply:
-    return Reply(status, {"error": {"code": code, "message": f"status {status}"}})
 
 
 def test_after_a_revocation_the_next_value_is_written_and_announced() -> None:
