@@ -187,10 +187,15 @@ def fetch_groups(
                 if not queue:
                     return
                 key = queue.pop()
-            fetch(key)
-            with lock:
-                if len(outcomes) == len(keys):
-                    done.set()
+            try:
+                fetch(key)
+            except BaseException as ex:  # never leave the caller waiting for an outcome
+                error = ServiceError(f"unexpected {type(ex).__name__} while fetching")
+                outcomes.setdefault(key, (error, 0.0))
+            finally:
+                with lock:
+                    if len(outcomes) == len(keys):
+                        done.set()
 
     for i in range(min(engine.settings.max_workers, len(keys))):
         threading.Thread(target=worker, name=f"secretinj-fetch-{i}", daemon=True).start()

@@ -427,3 +427,32 @@ def test_table_shows_the_error_column_only_when_something_failed() -> None:
     assert header.split()[-1] == "ERROR"
     assert rows[1].startswith("GONE ")
     assert rows[1].endswith("starting with a letter or digit")
+
+
+def test_a_fetch_thread_that_breaks_never_leaves_the_caller_waiting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from secretinj_runtime import _tracing
+
+    adapter = fake_azure("aoai", "other")
+    resolver = make_resolver(adapter)
+    real = _tracing.fetch_span
+
+    def broken(ref: object, parent: object) -> object:
+        if "other" in str(ref):
+            raise RuntimeError("a bug in the tracing hook")
+        return real(ref, parent)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_tracing, "fetch_span", broken)
+    done = threading.Event()
+    report: list[sir.ResolutionReport] = []
+
+    def resolve() -> None:
+        env = {"A": conn_ref("aoai"), "B": conn_ref("other")}
+        report.append(resolver.resolve_environment(environ=env, required=False))
+        done.set()
+
+    threading.Thread(target=resolve, daemon=True).start()
+    assert done.wait(10), "resolve_environment waited forever for a broken fetch"
+    assert report[0].variables["A"].status is Status.RESOLVED
+    assert report[0].variables["B"].status is Status.SERVICE_ERROR
