@@ -10,13 +10,12 @@ shipped (every value looked for in every record), kept here as a named baseline.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench._common import PYTHON, Outcome, median, pyplot, record, save_figure, say
+from bench.harness import Outcome, Samples, median, pyplot, python_figure, record, save_figure, say
 
 _CHILD = textwrap.dedent(
     """
@@ -67,35 +66,24 @@ class Params:
 
 
 def _cost_us(mode: str, count: int, params: Params) -> float:
-    done = subprocess.run(
-        [PYTHON, "-c", _CHILD, mode, str(count), str(params.records), str(params.repeats)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-        cwd=Path(__file__).resolve().parents[1],
-    )
-    return float(done.stdout.strip().splitlines()[-1])
+    return python_figure(_CHILD, mode, str(count), str(params.records), str(params.repeats))
 
 
 def run(params: Params, workdir: Path) -> Outcome:
     """Interleave the configurations over rounds; the median of each is its figure."""
     del workdir
-    samples: dict[str, list[float]] = {"none": []}
-    for count in params.counts:
-        samples[f"ours {count}"] = []
-        samples[f"linear {count}"] = []
+    samples = Samples()
     for _ in range(params.rounds):
-        samples["none"].append(_cost_us("none", 0, params))
+        samples.add("none", _cost_us("none", 0, params))
         for count in params.counts:
-            samples[f"ours {count}"].append(_cost_us("ours", count, params))
-            samples[f"linear {count}"].append(_cost_us("linear", count, params))
-    bare = median(samples["none"])
+            samples.add(f"ours {count}", _cost_us("ours", count, params))
+            samples.add(f"linear {count}", _cost_us("linear", count, params))
+    bare = samples.median("none")
     say(f"no masking: {bare:.2f} us per record")
     records = [record("masking", "log record, nothing masked", bare, "us")]
-    reference = median(samples[f"ours {params.counts[1]}"])
+    reference = samples.median(f"ours {params.counts[1]}")
     for count in params.counts:
-        ours, linear = median(samples[f"ours {count}"]), median(samples[f"linear {count}"])
+        ours, linear = samples.median(f"ours {count}"), samples.median(f"linear {count}")
         say(f"{count:>6} values: ours {ours:.2f} us, linear scan {linear:.2f} us")
         records.append(
             record(
@@ -117,7 +105,7 @@ def run(params: Params, workdir: Path) -> Outcome:
                 baseline=bare,
             )
         )
-    return Outcome(records, {"counts": list(params.counts), "samples": samples})
+    return Outcome(records, {"counts": list(params.counts), "samples": samples.values})
 
 
 def chart(outcome: Outcome, path: Path) -> None:

@@ -17,23 +17,24 @@ groups on free loopback ports and are stopped as whole groups.
 from __future__ import annotations
 
 import json
-import os
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench._common import (
-    PYTHON,
+from bench.harness import (
     Outcome,
     Record,
+    abba,
+    group_cpu_s,
     median,
     mock_env,
     patched_environ,
     pyplot,
+    python_figure,
     record,
+    release_together,
     save_figure,
     say,
     start_mock,
@@ -86,22 +87,6 @@ class Server:
         self.requests += threads * per_thread
 
 
-def group_cpu_s(pgid: int) -> float:
-    """CPU seconds (user + system) used so far by the live processes of a process group."""
-    ticks = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue  # gone meanwhile
-        fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state, ppid, pgrp, ...
-        if int(fields[2]) == pgid:
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
 def start_server(key: str, env: dict[str, str], workdir: Path, timeout_s: float) -> Server:
     """Start azmlinfsrv (1 worker) with the sample score on a free port; wait until it is live."""
     process = procs.start_scorer(workdir, env, log_name=f"azmlinfsrv-{key}.log")
@@ -121,11 +106,9 @@ def load(url: str, threads: int, per_thread: int) -> float:
     statuses: list[int] = []
     spans: list[tuple[float, float]] = []
     lock = threading.Lock()
-    barrier = threading.Barrier(threads)
 
-    def worker() -> None:
+    def worker(_: int) -> None:
         with requests.Session() as session:
-            barrier.wait()
             got: list[int] = []
             t0 = time.perf_counter()
             for _ in range(per_thread):
@@ -137,11 +120,7 @@ def load(url: str, threads: int, per_thread: int) -> float:
             statuses.extend(got)
             spans.append((t0, t1))
 
-    pool = [threading.Thread(target=worker, daemon=True) for _ in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join(120)
+    release_together(threads, worker, timeout_s=120, name="load")
     if len(statuses) != threads * per_thread or any(s != 200 for s in statuses):
         bad = sorted({s for s in statuses if s != 200})
         raise RuntimeError(f"{url}: {len(statuses)} answers, non-200 statuses {bad}")
@@ -179,20 +158,8 @@ print(pstats.Stats(profile).total_calls / n)
 
 def calls_per_request(env: dict[str, str], n: int) -> float:
     """Python function calls per request of the sample score in this environment."""
-    import subprocess
-
-    done = subprocess.run(
-        [PYTHON, "-c", PROFILE_CODE, str(procs.SCORE_SCRIPT), str(n)],
-        env=procs.child_environ({"AML_APP_ROOT": str(procs.SAMPLE_DIR), **env}),
-        cwd=procs.ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"profiling the score failed:\n{done.stderr[-2000:]}")
-    return float(done.stdout.split()[-1])
+    environ = procs.child_environ({"AML_APP_ROOT": str(procs.SAMPLE_DIR), **env})
+    return python_figure(PROFILE_CODE, str(procs.SCORE_SCRIPT), str(n), env=environ, timeout_s=120)
 
 
 def _check_sources(server: Server, expect_injected: bool) -> None:
@@ -236,7 +203,7 @@ def run(params: Params, workdir: Path) -> Outcome:
             f"{params.requests_per_thread} requests each"
         )
         for i in range(params.rounds):
-            for server in servers if i % 2 == 0 else reversed(servers):
+            for server in abba(servers, i):
                 server.measure(params.threads, params.requests_per_thread)
         listsecrets = mock.count("listsecrets") - fetched_here
         say("Python calls per request, in-process under cProfile (deterministic)")
@@ -327,7 +294,3 @@ def chart(outcome: Outcome, path: Path) -> None:
     ax.set_title("sample score under azmlinfsrv (1 worker), dotted: medians", fontsize=10)
     ax.legend(fontsize=8)
     save_figure(fig, path)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit("run it through: python -m bench.run --only scoring")

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench._common import Outcome, mock_env, pyplot, record, save_figure, say, start_mock
+from bench.harness import Outcome, mock_env, pyplot, record, save_figure, say, start_mock
 from secretinj_runtime.testing import sample as procs
 
 MODES = ("init in every worker", "preload", "secretinj run")

@@ -1,4 +1,4 @@
-"""The benchmarks' mock (`bench._common.start_mock`) and the control helpers they use."""
+"""The benchmarks' mock (`bench.harness.start_mock`) and the control helpers they use."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from bench import _common
+from bench import harness
 from secretinj_runtime.testing import sample as procs
 
 pytestmark = pytest.mark.e2e  # starts the mock as a subprocess
@@ -37,10 +37,10 @@ def _token(env: dict[str, str]) -> int:
 
 
 def test_mock_env_control_helpers_and_stop(tmp_path: Path) -> None:
-    mock = _common.start_mock(tmp_path, state=STATE, throttle=(3, 1.0))
+    mock = harness.start_mock(tmp_path, state=STATE, throttle=(3, 1.0))
     with mock:
-        env = _common.mock_env(mock)
-        assert env["MSI_SECRET"] == _common.MSI_SECRET
+        env = harness.mock_env(mock)
+        assert env["MSI_SECRET"] == harness.MSI_SECRET
         assert env["SECRETINJ_ARM_ENDPOINT"] == mock.url
         assert env["SECRETINJ_WORKSPACE_ID"].startswith("/subscriptions/")
         assert mock.control("GET", "/throttle")["enabled"] is True
@@ -61,7 +61,7 @@ def test_mock_env_control_helpers_and_stop(tmp_path: Path) -> None:
 def test_patched_environ_hides_identity_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MSI_ENDPOINT", "http://elsewhere/")
     monkeypatch.setenv("AOAI_API_KEY", "from-the-shell")
-    with _common.patched_environ({"MSI_ENDPOINT": "http://mock/"}):
+    with harness.patched_environ({"MSI_ENDPOINT": "http://mock/"}):
         assert os.environ["MSI_ENDPOINT"] == "http://mock/"
         assert "AOAI_API_KEY" not in os.environ
         assert set(os.environ) <= set(procs.child_environ()) | {"MSI_ENDPOINT"}

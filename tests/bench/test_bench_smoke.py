@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from bench import run as bench_run
-from bench._common import Record
+from bench.harness import Record, write_records
 
 ROOT = Path(__file__).resolve().parents[2]
 NAMES = ("fast_path", "fallback", "stampede", "scoring", "workers", "masking")
@@ -106,7 +106,7 @@ def test_table_only_rerenders_from_the_json(tmp_path: Path) -> None:
         target="<= 1.2x",
         met=True,
     )
-    bench_run.write_records(tmp_path / "latest.json", [rec])
+    write_records(tmp_path / "latest.json", [rec])
     readme = tmp_path / "README.md"
     readme.write_text(
         f"# Title\n\nintro\n\n{bench_run.TABLE_START}\nSTALE-ROW\n{bench_run.TABLE_END}\n\nend\n"
