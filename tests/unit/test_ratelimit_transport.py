@@ -57,7 +57,11 @@ def test_one_replica_without_throttling_is_not_slowed(mode: str) -> None:
 
 
 class Overlap(FakeAdapter):
-    """Notes how many requests after the first ``skip`` were in flight at the same time."""
+    """Notes how many requests after the first ``skip`` were in flight at the same time.
+
+    The first ``skip`` (the unthrottled burst) are answered only once all of them arrived, so
+    that a slow thread of the burst is never counted with the paced retries.
+    """
 
     def __init__(self, skip: int) -> None:
         super().__init__()
@@ -66,6 +70,7 @@ class Overlap(FakeAdapter):
         self.in_flight = 0
         self.most_at_once = 0
         self.lock = threading.Lock()
+        self.burst = threading.Barrier(skip, timeout=5)
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
         with self.lock:
@@ -73,6 +78,8 @@ class Overlap(FakeAdapter):
             watched = self.seen > self.skip
             self.in_flight += watched
             self.most_at_once = max(self.most_at_once, self.in_flight)
+        if not watched:
+            self.burst.wait()
         try:
             if watched:
                 time.sleep(0.005)  # a window in which an overlapping write would be seen
