@@ -456,3 +456,16 @@ def test_a_fetch_thread_that_breaks_never_leaves_the_caller_waiting(
     assert done.wait(10), "resolve_environment waited forever for a broken fetch"
     assert report[0].variables["A"].status is Status.RESOLVED
     assert report[0].variables["B"].status is Status.SERVICE_ERROR
+
+
+def test_a_failure_without_a_reference_shows_no_none(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    resolver = make_resolver(FakeAdapter())
+    with caplog.at_level(logging.WARNING, logger="secretinj_runtime"):
+        resolver.resolve_environment(["NOT_THERE"], environ={}, required=False)
+    with pytest.raises(sir.SecretResolutionError) as info:
+        resolver.resolve_environment(["NOT_THERE"], environ={})
+    assert "NOT_THERE: MISSING: not set" in caplog.text
+    assert "  NOT_THERE: MISSING: not set" in str(info.value)
+    assert "(None)" not in caplog.text + str(info.value)
