@@ -39,7 +39,7 @@ def exit_on_signals(stderr: TextIO, outcome: str) -> Iterator[None]:
     def handler(signum: int, frame: FrameType | None) -> None:
         del frame
         name = signal.Signals(signum).name
-        with contextlib.suppress(OSError, ValueError):  # a closed or broken stderr
+        with contextlib.suppress(OSError, ValueError, RuntimeError):  # closed, broken, reentrant
             stderr.write(f"secretinj: {name} received; {outcome}\n")
             stderr.flush()
         os._exit(128 + signum)
