@@ -92,6 +92,14 @@ def crosswire(spec: dict[str, Any]) -> dict[str, Any]:
 
 def inflight(spec: dict[str, Any]) -> dict[str, Any]:
     name, value = spec["name"], spec["value"]
+    # The fork must land while the fetch waits on the network, not while the fetching thread
+    # is still importing azure-identity: a fork in the middle of any import leaves a half
+    # initialised module in the child (a Python hazard, not the runtime's).
+    import azure.identity
+    import requests
+    import tenacity
+
+    del azure, requests, tenacity
     resolver = sir.SecretResolver()
     started = threading.Event()
 
