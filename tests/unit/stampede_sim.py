@@ -15,39 +15,11 @@ import heapq
 import itertools
 import math
 import random
-import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.stampede.params import Setup
 from secretinj_runtime._ratelimit import Ticket, WriteLimiter
-
-
-@dataclass(frozen=True)
-class Setup:
-    """Replicas, connections each, the bucket; the best schedule's figures."""
-
-    replicas: int
-    capacity: int
-    refill_per_s: float
-    connections: int = 5
-
-    @property
-    def minimum(self) -> int:
-        """Calls if nothing were refused."""
-        return self.replicas * self.connections
-
-    @property
-    def drain_s(self) -> float:
-        """When the bucket's best schedule serves the last replica."""
-        return (self.minimum - self.capacity) / self.refill_per_s
-
-    @property
-    def best_median_s(self) -> float:
-        """The median replica's time to ready in the bucket's best schedule."""
-        c, cap, rate = self.connections, self.capacity, self.refill_per_s
-        return statistics.median(
-            max(0.0, (k * c - cap) / rate) for k in range(1, self.replicas + 1)
-        )
 
 
 @dataclass

@@ -13,23 +13,19 @@ import statistics
 
 import pytest
 
-from tests.unit.stampede_sim import Setup, run
+from bench.stampede.params import Setup
+from tests.unit.stampede_sim import run
 
 SMALL = Setup(replicas=100, capacity=50, refill_per_s=25.0)  # drain 18 s, best median 8.1 s
 ARM = Setup(replicas=200, capacity=200, refill_per_s=10.0)  # drain 80 s, best median 30.25 s
 
 
-def deadline_s(setup: Setup) -> float:
-    """What the benchmark gives the runtime: the default 30 s, or 1.5x the drain."""
-    return max(30.0, 1.5 * setup.drain_s)
-
-
 @pytest.mark.parametrize("setup", [SMALL, ARM], ids=["100x5@50+25", "200x5@200+10"])
 @pytest.mark.parametrize("seed", [1, 2])
 def test_adaptive_replicas_meet_the_targets(setup: Setup, seed: int) -> None:
-    out = run(setup, seed=seed, deadline_s=deadline_s(setup))
+    out = run(setup, seed=seed, deadline_s=setup.deadline_s)
     assert len(out.ready) == setup.replicas, "every replica ready"
-    assert out.attempts <= 2.5 * setup.minimum
+    assert out.attempts <= 2.5 * setup.minimum_calls
     assert statistics.median(out.ready) <= 1.3 * setup.best_median_s
     assert max(out.ready) <= 1.25 * setup.drain_s
 
@@ -37,7 +33,7 @@ def test_adaptive_replicas_meet_the_targets(setup: Setup, seed: int) -> None:
 def test_the_turn_1_policy_on_the_same_simulation() -> None:
     out = run(SMALL, mode="standard", seed=1)
     assert len(out.ready) == SMALL.replicas
-    assert out.attempts > 5 * SMALL.minimum, "each fetch retrying on its own: a 429 storm"
+    assert out.attempts > 5 * SMALL.minimum_calls, "each fetch retrying on its own: a 429 storm"
     assert statistics.median(out.ready) > 1.6 * SMALL.best_median_s, "successes spread thin"
 
 
