@@ -118,6 +118,27 @@ def _unauthorized(
     )
 
 
+async def admitted(
+    request: Request, route: str, vault: str, name: str, action: str, headers: dict[str, str]
+) -> VaultRecord | Response:
+    """Run a data-plane call's checks in Key Vault's order; return the vault or the answer.
+
+    Faults and latency first (`prelude`), then the api-version, then the token, the vault,
+    its firewall and the caller's access to ``action`` on secret ``name``.
+    """
+    early = await prelude(request, route, name, lambda: headers)
+    if early is not None:
+        return early
+    bad = check_api_version(request, headers)
+    if bad is not None:
+        return bad
+    record, denied = authorize(request, vault, action, f"secrets/{name}", headers)
+    if denied is not None:
+        return denied
+    assert record is not None
+    return record
+
+
 def kv_headers() -> dict[str, str]:
     """Headers of every Key Vault answer."""
     return {"x-ms-request-id": request_id(), "x-ms-keyvault-service-version": "mock"}
@@ -132,17 +153,10 @@ async def list_versions(request: Request, vault: str, name: str) -> Response:
     pages the answer with a ``nextLink``.
     """
     headers = kv_headers()
-    early = await prelude(request, "keyvault_versions", name, lambda: headers)
-    if early is not None:
-        return early
-    bad = check_api_version(request, headers)
-    if bad is not None:
-        return bad
     action = "Microsoft.KeyVault/vaults/secrets/readMetadata/action"
-    record, denied = authorize(request, vault, action, f"secrets/{name}", headers)
-    if denied is not None:
-        return denied
-    assert record is not None
+    record = await admitted(request, "keyvault_versions", vault, name, action, headers)
+    if isinstance(record, Response):
+        return record
     try:
         page = min(max(int(request.query_params.get("maxresults", "25")), 1), 25)
         skip = max(int(request.query_params.get("$skiptoken", "0")), 0)
@@ -176,17 +190,10 @@ async def list_versions(request: Request, vault: str, name: str) -> Response:
 async def get_secret(request: Request, vault: str, name: str, version: str = "") -> Response:
     """Answer a Key Vault ``GET secrets/{name}[/{version}]?api-version=...``."""
     headers = kv_headers()
-    early = await prelude(request, "keyvault", name, lambda: headers)
-    if early is not None:
-        return early
-    bad = check_api_version(request, headers)
-    if bad is not None:
-        return bad
     action = "Microsoft.KeyVault/vaults/secrets/getSecret/action"
-    record, denied = authorize(request, vault, action, f"secrets/{name}", headers)
-    if denied is not None:
-        return denied
-    assert record is not None
+    record = await admitted(request, "keyvault", vault, name, action, headers)
+    if isinstance(record, Response):
+        return record
     secret = record.secrets.get(name.lower())
     found = None if secret is None or secret.deleted else secret.find(version)
     if secret is None or found is None:

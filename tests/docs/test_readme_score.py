@@ -9,7 +9,6 @@ identity's role taken away, ``init()`` raises the error the README and docs/stat
 
 from __future__ import annotations
 
-import logging
 import types
 from collections.abc import Iterator
 from typing import Any
@@ -19,6 +18,7 @@ import pytest
 import secretinj_runtime as sir
 from secretinj_runtime.mock.testing import MockServer, run_mock
 from tests.docs import markdown, transcript
+from tests.logstate import no_root_handlers, restored_loggers
 
 README = markdown.ROOT / "README.md"
 ERROR_HEAD = "1 of 2 secret variables did not resolve:"
@@ -44,15 +44,8 @@ def _block_after(lines: list[markdown.Block], first: markdown.Block) -> markdown
 @pytest.fixture
 def azmlinfsrv_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Our loggers restored afterwards; `no_root_handlers` hides pytest's in the test body."""
-    names = ("secretinj_runtime", "score")
-    saved = {n: (list(logging.getLogger(n).handlers), logging.getLogger(n).level) for n in names}
-    monkeypatch.delenv("AZUREML_LOG_LEVEL", raising=False)
-    yield
-    for name, (handlers, level) in saved.items():
-        logger = logging.getLogger(name)
-        logger.handlers[:] = handlers
-        logger.setLevel(level)
-        logger.propagate = True
+    with restored_loggers(monkeypatch):
+        yield
 
 
 @pytest.fixture
@@ -65,11 +58,6 @@ def mock(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockServer]:
         yield server
         if sir._default is not None:
             sir._default.close()
-
-
-def no_root_handlers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """As azmlinfsrv leaves it: no handler on the root logger (pytest adds one per phase)."""
-    monkeypatch.setattr(logging.getLogger(), "handlers", [])
 
 
 def load_score() -> types.ModuleType:

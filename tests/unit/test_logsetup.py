@@ -10,25 +10,14 @@ import pytest
 
 import secretinj_runtime as sir
 from secretinj_runtime import _logsetup
+from tests.logstate import no_root_handlers, restored_loggers
 
 
 @pytest.fixture
 def bare_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Our loggers restored afterwards; `no_root_handlers` hides pytest's in the test body."""
-    names = ("secretinj_runtime", "score")
-    saved = {n: (list(logging.getLogger(n).handlers), logging.getLogger(n).level) for n in names}
-    monkeypatch.delenv("AZUREML_LOG_LEVEL", raising=False)
-    yield
-    for name, (handlers, level) in saved.items():
-        logger = logging.getLogger(name)
-        logger.handlers[:] = handlers
-        logger.setLevel(level)
-        logger.propagate = True
-
-
-def no_root_handlers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """As azmlinfsrv leaves it: no handler on the root logger (pytest adds one per phase)."""
-    monkeypatch.setattr(logging.getLogger(), "handlers", [])
+    with restored_loggers(monkeypatch):
+        yield
 
 
 def test_info_lines_become_visible_in_azmlinfsrvs_format(
